@@ -1,0 +1,1 @@
+"""vamoh_climate: first-party vamoh plugin (work in progress)."""

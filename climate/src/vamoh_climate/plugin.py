@@ -1,0 +1,1 @@
+"""Entry point of the vamoh_climate plugin: its hook implementations."""

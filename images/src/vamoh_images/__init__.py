@@ -1,0 +1,1 @@
+"""vamoh_images: first-party vamoh plugin (work in progress)."""

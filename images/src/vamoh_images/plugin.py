@@ -1,0 +1,1 @@
+"""Entry point of the vamoh_images plugin: its hook implementations."""

@@ -1,0 +1,156 @@
+"""Who handles this data? Modality detection for ``fit`` and reader detection for ``open_dataset``."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from vamoh.plugins import manager as plugin_manager
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from vamoh.modality import Modality, Reader
+
+__all__ = [
+    "AmbiguousDataError",
+    "NoHandlerError",
+    "detect_modality",
+    "detect_reader",
+    "open_dataset",
+]
+
+# What a user installs to get each first-party modality.
+_EXTRAS_HINT = (
+    "Install a modality plugin, e.g. `pip install 'vamoh[climate]'` (lat/lon fields), "
+    "`'vamoh[voxels]'` (3-D occupancy) or `'vamoh[images]'` (pictures)."
+)
+
+
+class NoHandlerError(ValueError):
+    """No installed modality or reader claims the data."""
+
+
+class AmbiguousDataError(ValueError):
+    """Several modalities or readers claim the data equally well."""
+
+
+def _score(modality: Modality, data: Any) -> float:
+    try:
+        return float(modality.can_handle(data))
+    except Exception as exc:  # a broken plugin must not break detection for the others
+        owner = plugin_manager.owner("modalities", modality.name)
+        warnings.warn(
+            f"modality {modality.name!r} (plugin {owner!r}) failed in can_handle and is "
+            f"skipped: {type(exc).__name__}: {exc}",
+            plugin_manager.PluginWarning,
+            stacklevel=3,
+        )
+        return 0.0
+
+
+def detect_modality(data: Any, modality: str | Modality | None = None) -> Modality:
+    """The modality for ``data``: the one named, or the unique best ``can_handle`` score.
+
+    Example:
+        >>> import numpy as np, vamoh
+        >>> from vamoh.modality import Modality
+        >>> class Anything(Modality):
+        ...     name = "anything-example"
+        ...     def can_handle(self, data):
+        ...         return 0.01
+        >>> class Plugin:
+        ...     @vamoh.plugins.hookimpl
+        ...     def vamoh_modalities(self):
+        ...         return [Anything()]
+        >>> with vamoh.plugins.registered(Plugin(), name="anything"):
+        ...     detect_modality(np.zeros(3), modality="anything-example").name
+        'anything-example'
+    """
+    from vamoh.modality import Modality
+
+    installed = plugin_manager.modalities()
+    if isinstance(modality, Modality):
+        return modality
+    if modality is not None:
+        if modality not in installed:
+            raise NoHandlerError(
+                f"no modality named {modality!r} is installed; installed: "
+                f"{sorted(installed) or 'none'}. {_EXTRAS_HINT}"
+            )
+        return installed[modality]
+    scores = {name: _score(m, data) for name, m in installed.items()}
+    best = max(scores.values(), default=0.0)
+    if best <= 0.0:
+        raise NoHandlerError(
+            f"no installed modality recognises this {type(data).__name__}; installed: "
+            f"{sorted(installed) or 'none'}. Pass modality='name' to choose one, or check the "
+            f"data's dims and coordinates. {_EXTRAS_HINT}"
+        )
+    winners = sorted(name for name, s in scores.items() if s == best)
+    if len(winners) > 1:
+        raise AmbiguousDataError(
+            f"modalities {winners} all claim this data equally (score {best:g}); choose one "
+            f"with modality={winners[0]!r}."
+        )
+    return installed[winners[0]]
+
+
+def detect_reader(path: Any, reader: str | None = None) -> Reader:
+    """The reader for ``path``: the one named, or the unique one whose ``guess_can_open`` is true."""
+    installed = plugin_manager.readers()
+    if reader is not None:
+        if reader not in installed:
+            raise NoHandlerError(
+                f"no reader named {reader!r} is installed; installed: "
+                f"{sorted(installed) or 'none'}. {_EXTRAS_HINT}"
+            )
+        return installed[reader]
+    claims = []
+    for name, r in installed.items():
+        try:
+            if r.guess_can_open(path):
+                claims.append(name)
+        except Exception as exc:
+            warnings.warn(
+                f"reader {name!r} failed in guess_can_open and is skipped: "
+                f"{type(exc).__name__}: {exc}",
+                plugin_manager.PluginWarning,
+                stacklevel=2,
+            )
+    if not claims:
+        raise NoHandlerError(
+            f"no installed reader can open {str(path)!r}; installed readers: "
+            f"{sorted(installed) or 'none'}. Pass reader='name', open it with xarray yourself, "
+            f"or {_EXTRAS_HINT[0].lower() + _EXTRAS_HINT[1:]}"
+        )
+    if len(claims) > 1:
+        raise AmbiguousDataError(
+            f"readers {claims} all claim {str(path)!r}; choose one with reader={claims[0]!r}."
+        )
+    return installed[claims[0]]
+
+
+def open_dataset(
+    path: Any, *, reader: str | None = None, **kwargs: Any
+) -> xr.Dataset | xr.DataArray:
+    """Open a file, folder or store with the installed reader that claims it.
+
+    Example:
+        >>> import vamoh
+        >>> from vamoh.modality import Reader
+        >>> import xarray as xr
+        >>> class Fake(Reader):
+        ...     name = "fake-example"
+        ...     extensions = (".fake",)
+        ...     def open(self, path, **kw):
+        ...         return xr.Dataset(attrs={"source": str(path)})
+        >>> class Plugin:
+        ...     @vamoh.plugins.hookimpl
+        ...     def vamoh_readers(self):
+        ...         return [Fake()]
+        >>> with vamoh.plugins.registered(Plugin()):
+        ...     vamoh.open_dataset("x.fake").attrs["source"]
+        'x.fake'
+    """
+    return detect_reader(path, reader).open(path, **kwargs)

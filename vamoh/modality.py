@@ -1,0 +1,151 @@
+"""The contract a modality plugin fulfils: xarray in, point clouds to the engine, xarray out.
+
+A modality is a small object contributed by a plugin through the ``vamoh_modalities`` hook. The
+engine never imports a modality; it only calls the methods below.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from vamoh.coordinates import CoordinateSystem
+    from vamoh.pointset import PointSet
+
+__all__ = ["Modality", "Reader"]
+
+
+class Modality:
+    """Base class for modalities (climate fields, voxel shapes, images, sensor series, ...).
+
+    Subclasses set the class attributes and implement :meth:`can_handle`, :meth:`to_points` and
+    :meth:`from_points`; the rest have sensible defaults.
+
+    Attributes:
+        name: unique, lower-case name used in ``vamoh.fit(data, modality=name)``.
+        likelihood: name of the default likelihood (see ``vamoh.likelihoods.available()``).
+        normalisation: how values are scaled before the likelihood sees them:
+            ``"standard"`` (per-channel mean/std, for Gaussian), ``"minmax"`` (to [0, 1], for the
+            continuous Bernoulli), ``"none"`` (already on the likelihood's support, e.g. occupancy
+            in {0, 1} or 8-bit intensities).
+        coordinate_system: turns the data's coordinates into model inputs in R^d.
+        errors: the exception types (beyond ``ValueError``) its validation raises, for docs and the
+            conformance suite.
+
+    Example:
+        >>> from vamoh.modality import Modality
+        >>> class Nothing(Modality):
+        ...     name = "nothing"
+        ...     def can_handle(self, data):
+        ...         return 0.0
+        >>> Nothing().can_handle(object())
+        0.0
+    """
+
+    name: ClassVar[str] = ""
+    likelihood: ClassVar[str] = "gaussian"
+    normalisation: ClassVar[str] = "standard"
+    coordinate_system: CoordinateSystem | None = None
+    description: ClassVar[str] = ""
+
+    # -- detection -------------------------------------------------------------------------
+    def can_handle(self, data: Any) -> float:
+        """Score in [0, 1] how well this modality fits ``data`` (0 = not at all).
+
+        ``vamoh.fit`` picks the unique best score; equal best scores are an ambiguity error.
+        """
+        raise NotImplementedError
+
+    # -- conversion ------------------------------------------------------------------------
+    def to_points(
+        self,
+        data: Any,
+        *,
+        variables: list[str] | None = None,
+        sample_dim: str | list[str] | None = None,
+    ) -> PointSet:
+        """Turn ``data`` into a :class:`~vamoh.pointset.PointSet` without loading lazy values.
+
+        Must raise ``ValueError`` (or a subclass) naming the problem and the fix for bad input.
+        """
+        raise NotImplementedError
+
+    def from_points(self, points: PointSet) -> xr.Dataset:
+        """Rebuild xarray from ``points`` whose ``layout`` came from :meth:`to_points`.
+
+        ``points.channels`` may differ from the original (e.g. ``t2m`` and ``t2m_std``); a channel
+        named after an input variable, or ``<variable>_<suffix>``, takes that variable's attrs and
+        units. When ``points.n_samples`` differs from the layout's sample count (unconditional
+        samples), the sample dimension is a new integer ``sample`` dimension.
+        """
+        raise NotImplementedError
+
+    # -- optional --------------------------------------------------------------------------
+    def refine(self, data: Any, *, factor: int | None = None, to: Any = None) -> Any:
+        """A template of ``data`` on a finer grid (super-resolution / downscaling target)."""
+        raise NotImplementedError(f"modality {self.name!r} does not support refinement")
+
+    def default_config(self, points: PointSet) -> dict[str, Any]:
+        """Config overrides suited to this data (sizes scaled to the number of points, etc.)."""
+        return {}
+
+    def interpolate(
+        self, points: PointSet, observed: np.ndarray, query_coords: np.ndarray
+    ) -> np.ndarray:
+        """A classical interpolation of observed values at query points (the hybrid baseline).
+
+        Args:
+            points: the observed point set (its ``coords`` are the observation locations).
+            observed: ``(S, N, C)`` observed values, NaN where absent.
+            query_coords: ``(M, d)`` model coordinates to interpolate at.
+
+        Returns:
+            ``(S, M, C)`` interpolated values. The default is inverse-distance weighting over the
+            nearest observed points in model coordinates; gridded modalities may do better.
+        """
+        from vamoh.interpolation import idw_interpolate
+
+        return idw_interpolate(points.coords, observed, query_coords)
+
+    def plot(self, data: Any, **kwargs: Any) -> Any:
+        """Draw ``data`` (a matplotlib figure); modalities without plots raise."""
+        raise NotImplementedError(f"modality {self.name!r} has no plot")
+
+    def __repr__(self) -> str:
+        return f"<Modality {self.name!r}>"
+
+
+class Reader:
+    """Opens files or stores as xarray; contributed through the ``vamoh_readers`` hook.
+
+    Attributes:
+        name: unique reader name for ``vamoh.open_dataset(path, reader=name)``.
+        extensions: file suffixes it claims (used by the default :meth:`guess_can_open`).
+
+    Example:
+        >>> from vamoh.modality import Reader
+        >>> class Csv(Reader):
+        ...     name = "csv"
+        ...     extensions = (".csv",)
+        >>> Csv().guess_can_open("stations.csv")
+        True
+    """
+
+    name: ClassVar[str] = ""
+    extensions: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str] = ""
+
+    def guess_can_open(self, path: Any) -> bool:
+        """Whether this reader claims ``path`` (a cheap check: suffix, a peek at a header)."""
+        return str(path).lower().rstrip("/").endswith(tuple(e.lower() for e in self.extensions))
+
+    def open(self, path: Any, **kwargs: Any) -> xr.Dataset | xr.DataArray:
+        """Open ``path`` lazily where the format allows; errors name the file."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<Reader {self.name!r}>"

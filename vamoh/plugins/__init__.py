@@ -1,0 +1,43 @@
+"""vamoh's plugin interface: hooks, registration and the registries they feed.
+
+See :mod:`vamoh.plugins.hookspecs` for every hook and the plugin guide in the docs.
+"""
+
+from vamoh.plugins.hookspecs import hookimpl, hookspec
+from vamoh.plugins.manager import (
+    PluginError,
+    PluginWarning,
+    callbacks,
+    coordinate_systems,
+    installed_plugins,
+    likelihoods,
+    manager,
+    modalities,
+    owner,
+    readers,
+    register,
+    registered,
+    reload,
+    trainer_settings,
+    unregister,
+)
+
+__all__ = [
+    "PluginError",
+    "PluginWarning",
+    "callbacks",
+    "coordinate_systems",
+    "hookimpl",
+    "hookspec",
+    "installed_plugins",
+    "likelihoods",
+    "manager",
+    "modalities",
+    "owner",
+    "readers",
+    "register",
+    "registered",
+    "reload",
+    "trainer_settings",
+    "unregister",
+]

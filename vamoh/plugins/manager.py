@@ -1,0 +1,288 @@
+"""The plugin host: loads ``vamoh`` entry points lazily (once), keeps registries sorted.
+
+A plugin that fails to import, or whose hook raises, becomes a warning that names it: one broken
+package must never break ``import vamoh`` or the other plugins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata as md
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from vamoh.plugins import hookspecs
+
+if TYPE_CHECKING:
+    from vamoh.coordinates import CoordinateSystem
+    from vamoh.modality import Modality, Reader
+
+__all__ = [
+    "PluginError",
+    "PluginWarning",
+    "coordinate_systems",
+    "installed_plugins",
+    "likelihoods",
+    "manager",
+    "modalities",
+    "readers",
+    "register",
+    "registered",
+    "reload",
+    "trainer_settings",
+    "unregister",
+]
+
+ENTRY_POINT_GROUP = "vamoh"
+
+
+class PluginError(ValueError):
+    """A plugin contributed something invalid (duplicate names, wrong types)."""
+
+
+class PluginWarning(UserWarning):
+    """A plugin could not be loaded or one of its hooks failed; vamoh carries on without it."""
+
+
+_lock = threading.RLock()
+_pm: pluggy.PluginManager | None = None
+_entry_points_loaded = False
+_dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
+_failed: dict[str, str] = {}  # plugin name -> error message
+
+
+def manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, with installed entry points loaded on first use."""
+    global _pm
+    with _lock:
+        if _pm is None:
+            _pm = pluggy.PluginManager("vamoh")
+            _pm.add_hookspecs(hookspecs)
+        _load_entry_points(_pm)
+        return _pm
+
+
+def _allowed(name: str) -> bool:
+    if os.environ.get("VAMOH_DISABLE_PLUGIN_AUTOLOAD", "").strip() in {"1", "true", "yes"}:
+        return False
+    allow = os.environ.get("VAMOH_PLUGINS", "").strip()
+    if not allow:
+        return True
+    return name in {a.strip() for a in allow.split(",") if a.strip()}
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    for ep in eps:
+        if not _allowed(ep.name) or pm.has_plugin(ep.name):
+            continue
+        dist = ep.dist.name if ep.dist is not None else "?"
+        version = ep.dist.version if ep.dist is not None else "?"
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # a broken plugin must not break vamoh
+            _failed[ep.name] = f"{type(exc).__name__}: {exc}"
+            warnings.warn(
+                f"vamoh plugin {ep.name!r} (package {dist}) failed to load and is skipped: "
+                f"{type(exc).__name__}: {exc}. Reinstall or upgrade {dist}, or set "
+                f"VAMOH_PLUGINS to a list without it.",
+                PluginWarning,
+                stacklevel=3,
+            )
+            continue
+        _dists[ep.name] = (dist, version)
+
+
+def reload() -> None:
+    """Forget everything and load the entry points again (after installing a plugin)."""
+    global _pm, _entry_points_loaded
+    with _lock:
+        _pm = None
+        _entry_points_loaded = False
+        _dists.clear()
+        _failed.clear()
+        _cache.clear()
+
+
+def register(plugin: object, name: str | None = None) -> str:
+    """Register a plugin object (module, class instance) at run time; returns its name.
+
+    Example:
+        >>> import vamoh
+        >>> class Plugin:
+        ...     pass
+        >>> name = vamoh.plugins.register(Plugin(), name="notebook-example")
+        >>> vamoh.plugins.unregister(name)
+    """
+    pm = manager()
+    with _lock:
+        registered_name = pm.register(plugin, name=name)
+        if registered_name is None:
+            raise PluginError(f"plugin {name or plugin!r} is already registered or blocked.")
+        _cache.clear()
+        try:
+            _collect_all()
+        except Exception:
+            pm.unregister(name=registered_name)
+            _cache.clear()
+            raise
+        return registered_name
+
+
+def unregister(plugin_or_name: object) -> None:
+    """Remove a plugin registered with :func:`register` (by object or name)."""
+    pm = manager()
+    with _lock:
+        if isinstance(plugin_or_name, str):
+            pm.unregister(name=plugin_or_name)
+        else:
+            pm.unregister(plugin=plugin_or_name)
+        _cache.clear()
+
+
+@contextlib.contextmanager
+def registered(plugin: object, name: str | None = None) -> Iterator[str]:
+    """Register ``plugin`` for the duration of a ``with`` block (tests, notebooks).
+
+    Example:
+        >>> import vamoh
+        >>> class Plugin:
+        ...     pass
+        >>> with vamoh.plugins.registered(Plugin()) as name:
+        ...     isinstance(name, str)
+        True
+    """
+    registered_name = register(plugin, name=name)
+    try:
+        yield registered_name
+    finally:
+        unregister(registered_name)
+
+
+# -- registries ---------------------------------------------------------------------------------
+
+_cache: dict[str, dict[str, Any]] = {}
+
+
+def _call_registration(hook_name: str) -> list[tuple[str, Any]]:
+    """(plugin name, item) for every item every plugin returns, plugin errors as warnings."""
+    pm = manager()
+    out: list[tuple[str, Any]] = []
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
+        try:
+            items = impl.function()
+        except Exception as exc:
+            warnings.warn(
+                f"vamoh plugin {plugin_name!r} failed in {hook_name}() and is skipped: "
+                f"{type(exc).__name__}: {exc}",
+                PluginWarning,
+                stacklevel=4,
+            )
+            continue
+        for item in items or []:
+            out.append((plugin_name, item))
+    return out
+
+
+def _registry(hook_name: str, key: str) -> dict[str, Any]:
+    with _lock:
+        if hook_name in _cache:
+            return _cache[hook_name]
+        found: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for plugin_name, item in _call_registration(hook_name):
+            name = getattr(item, key, None)
+            if not isinstance(name, str) or not name:
+                raise PluginError(
+                    f"plugin {plugin_name!r} returned {item!r} from {hook_name}() without a "
+                    f"{key!r}; give it a unique, non-empty name."
+                )
+            if name in found:
+                raise PluginError(
+                    f"two plugins register {hook_name[6:-1]} {name!r}: {owners[name]!r} and "
+                    f"{plugin_name!r}. Uninstall one, or block one with VAMOH_PLUGINS=..."
+                )
+            found[name] = item
+            owners[name] = plugin_name
+        ordered = dict(sorted(found.items()))
+        _cache[hook_name] = ordered
+        _cache[hook_name + ":owners"] = owners
+        return ordered
+
+
+def _collect_all() -> None:
+    for hook_name in (
+        "vamoh_modalities",
+        "vamoh_readers",
+        "vamoh_likelihoods",
+        "vamoh_coordinate_systems",
+    ):
+        _registry(hook_name, "name")
+
+
+def modalities() -> dict[str, Modality]:
+    """Installed modalities by name, sorted."""
+    return _registry("vamoh_modalities", "name")
+
+
+def readers() -> dict[str, Reader]:
+    """Installed readers by name, sorted."""
+    return _registry("vamoh_readers", "name")
+
+
+def likelihoods() -> dict[str, type]:
+    """Likelihood classes contributed by plugins, by name (the built-ins are in vamoh.likelihoods)."""
+    return _registry("vamoh_likelihoods", "name")
+
+
+def coordinate_systems() -> dict[str, type[CoordinateSystem]]:
+    """Coordinate-system classes contributed by plugins, by name."""
+    return _registry("vamoh_coordinate_systems", "name")
+
+
+def owner(kind: str, name: str) -> str | None:
+    """The plugin that registered ``name`` under ``kind`` (``"modalities"``, ``"readers"``...)."""
+    hook_name = f"vamoh_{kind}"
+    _registry(hook_name, "name")
+    return _cache.get(hook_name + ":owners", {}).get(name)
+
+
+def trainer_settings(modality: Any, config: Any) -> dict[str, Any]:
+    """Trainer keyword arguments from every plugin's ``vamoh_trainer_settings``, merged in order."""
+    merged: dict[str, Any] = {}
+    for item in reversed(manager().hook.vamoh_trainer_settings(modality=modality, config=config)):
+        merged.update(item or {})
+    return merged
+
+
+def callbacks(modality: Any, config: Any) -> list[Any]:
+    """Lightning callbacks from every plugin's ``vamoh_callbacks``."""
+    out: list[Any] = []
+    for items in manager().hook.vamoh_callbacks(modality=modality, config=config):
+        out.extend(items or [])
+    return out
+
+
+def installed_plugins() -> list[dict[str, str]]:
+    """Loaded and failed plugins: name, package, version, status."""
+    pm = manager()
+    rows = []
+    for name, plugin in sorted(pm.list_name_plugin()):
+        if plugin is None:
+            continue
+        dist, version = _dists.get(name, ("(registered at run time)", ""))
+        rows.append({"name": name, "package": dist, "version": version, "status": "loaded"})
+    for name, err in sorted(_failed.items()):
+        rows.append({"name": name, "package": "?", "version": "?", "status": f"failed: {err}"})
+    return rows

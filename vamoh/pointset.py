@@ -1,0 +1,103 @@
+"""Fields as point clouds: the one data structure that flows from a modality into the engine.
+
+A modality turns the user's xarray object into a :class:`PointSet` (``to_points``) and turns model
+outputs back into xarray (``from_points``). The engine sees only coordinates and values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PointSet"]
+
+
+@dataclass(frozen=True)
+class PointSet:
+    """``S`` samples of a field observed at ``N`` shared locations with ``C`` channels.
+
+    Attributes:
+        coords: ``(N, d)`` float32 model coordinates (e.g. unit-sphere xyz, or [-1, 1]^d grids),
+            shared by all samples. A sample that lacks a point has NaN there in ``values``.
+        values: ``(S, N, C)`` array (numpy or dask; dask stays lazy until a batch is read).
+            NaN marks an absent observation: the engine drops it, it never zero-fills.
+        channels: ``C`` names, one per channel (variable names for climate, "occupancy", "r/g/b").
+        units: ``C`` unit strings (``None`` where the data has none).
+        layout: opaque to the engine; whatever the modality's ``from_points`` needs to rebuild
+            xarray (dims order, coordinates, attrs, sample labels).
+        weights: ``(N,)`` quadrature weights for metrics (cos latitude on the sphere), or ``None``
+            for uniform weights.
+
+    Example:
+        >>> import numpy as np
+        >>> ps = PointSet(coords=np.zeros((4, 2), np.float32), values=np.ones((3, 4, 1)),
+        ...               channels=("t2m",), units=("K",))
+        >>> ps.n_samples, ps.n_points, ps.n_channels, ps.dim
+        (3, 4, 1, 2)
+    """
+
+    coords: np.ndarray
+    values: Any
+    channels: tuple[str, ...]
+    units: tuple[str | None, ...]
+    layout: Any = None
+    weights: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        coords = np.asarray(self.coords)
+        if coords.ndim != 2:
+            raise ValueError(f"PointSet.coords must be (N, d); got shape {coords.shape}.")
+        if not np.isfinite(coords).all():
+            raise ValueError("PointSet.coords contains NaN or inf; every location must be finite.")
+        object.__setattr__(self, "coords", np.ascontiguousarray(coords, dtype=np.float32))
+        shape = tuple(self.values.shape)
+        if len(shape) != 3 or shape[1] != coords.shape[0]:
+            raise ValueError(
+                f"PointSet.values must be (S, N, C) with N={coords.shape[0]}; got shape {shape}."
+            )
+        if len(self.channels) != shape[2] or len(self.units) != shape[2]:
+            raise ValueError(
+                f"PointSet has {shape[2]} channels but {len(self.channels)} names and "
+                f"{len(self.units)} units."
+            )
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "units", tuple(self.units))
+        if self.weights is not None:
+            w = np.asarray(self.weights, dtype=np.float64)
+            if w.shape != (coords.shape[0],):
+                raise ValueError(f"PointSet.weights must be (N,); got shape {w.shape}.")
+            object.__setattr__(self, "weights", w)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_points(self) -> int:
+        return int(self.coords.shape[0])
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.values.shape[2])
+
+    @property
+    def dim(self) -> int:
+        return int(self.coords.shape[1])
+
+    def samples(self, index: Sequence[int] | slice | np.ndarray) -> np.ndarray:
+        """Read samples into memory as float32 ``(s, N, C)``; dask arrays compute only these."""
+        if isinstance(index, slice):
+            block = self.values[index]
+        else:
+            block = self.values[np.asarray(index)]
+        if hasattr(block, "compute"):
+            block = block.compute()
+        return np.asarray(block, dtype=np.float32)
+
+    def with_values(self, values: Any) -> PointSet:
+        """The same locations and layout with other values (e.g. a prediction)."""
+        return replace(self, values=values)

@@ -1,0 +1,1 @@
+"""vamoh_voxels: first-party vamoh plugin (work in progress)."""

@@ -1,0 +1,1 @@
+"""Entry point of the vamoh_voxels plugin: its hook implementations."""
