@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 __all__ = ["PRESETS", "VaMoHConfig"]
 
-Conditioning = Literal["global", "local", "hybrid"]
+Conditioning = Literal["global", "local", "hybrid", "local+hybrid"]
 CentroidMethod = Literal["fps", "random", "stratified"]
 
 
@@ -43,6 +43,8 @@ class VaMoHConfig:
     encoder_pool_centroids: list[int | None] | None = None
     encoder_pool_neighbours: list[int | None] | None = None
     centroid_method: CentroidMethod = "fps"
+    # how the last layer's centroid features become q(z): flattened (paper) or averaged
+    encoder_readout: Literal["flatten", "mean"] = "flatten"
     # neighbour search on raw coordinates (fast) or on Fourier features (the authors' code)
     neighbour_space: Literal["coords", "fourier"] = "coords"
     # -- hypernetworks and generators ------------------------------------------------------
@@ -102,9 +104,10 @@ class VaMoHConfig:
             raise ValueError("dim_z and n_components must be positive.")
         if not 0.0 <= self.point_dropout < 1.0:
             raise ValueError(f"point_dropout must be in [0, 1); got {self.point_dropout}.")
-        if self.conditioning not in ("global", "local", "hybrid"):
+        if self.conditioning not in ("global", "local", "hybrid", "local+hybrid"):
             raise ValueError(
-                f"conditioning must be 'global', 'local' or 'hybrid'; got {self.conditioning!r}."
+                "conditioning must be 'global', 'local', 'hybrid' or 'local+hybrid'; "
+                f"got {self.conditioning!r}."
             )
         if self.centroid_method not in ("fps", "random", "stratified"):
             raise ValueError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from vamoh.plugins import manager as plugin_manager
+from vamoh.plugins import host as plugin_manager
 
 if TYPE_CHECKING:
     import xarray as xr

@@ -84,6 +84,20 @@ class Modality:
         """
         raise NotImplementedError
 
+    # -- fitted state ------------------------------------------------------------------------
+    def state(self, points: PointSet) -> dict[str, Any]:
+        """JSON-able state learned from the training points (e.g. a time span), saved in checkpoints.
+
+        Modalities whose coordinates depend on the data (not on fixed conventions such as the
+        sphere or [-1, 1] pixel grids) return what :meth:`with_state` needs to map new data to the
+        same model coordinates. The default has no state.
+        """
+        return {}
+
+    def with_state(self, state: dict[str, Any]) -> Modality:
+        """This modality bound to a trained model's :meth:`state` (default: itself)."""
+        return self
+
     # -- optional --------------------------------------------------------------------------
     def refine(self, data: Any, *, factor: int | None = None, to: Any = None) -> Any:
         """A template of ``data`` on a finer grid (super-resolution / downscaling target)."""

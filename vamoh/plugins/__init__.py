@@ -4,7 +4,7 @@ See :mod:`vamoh.plugins.hookspecs` for every hook and the plugin guide in the do
 """
 
 from vamoh.plugins.hookspecs import hookimpl, hookspec
-from vamoh.plugins.manager import (
+from vamoh.plugins.host import (
     PluginError,
     PluginWarning,
     callbacks,

@@ -1,0 +1,484 @@
+"""The user-facing API: ``vamoh.fit(data)`` returns a :class:`Model`; ``vamoh.load(path)``.
+
+Everything here speaks xarray: inputs are converted by the data's modality into point sets, the
+engine predicts in normalised units, and results go back through the modality with the input's
+coordinates, attributes and units.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import math
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vamoh import likelihoods
+from vamoh.checkpoint import read_checkpoint, write_checkpoint
+from vamoh.conditioning import typical_spacing
+from vamoh.config import VaMoHConfig
+from vamoh.detection import detect_modality
+from vamoh.modality import Modality
+from vamoh.model import PointBatch, VaMoH, entropy
+from vamoh.normalisation import Normaliser
+from vamoh.pointset import PointSet
+
+__all__ = ["Model", "fit", "load"]
+
+
+def _build_config(
+    modality: Modality, points: PointSet, config: VaMoHConfig | dict | None, max_epochs: int | None
+) -> VaMoHConfig:
+    cfg = VaMoHConfig(likelihood=modality.likelihood)
+    cfg = cfg.replace(**modality.default_config(points))
+    if isinstance(config, VaMoHConfig):
+        cfg = config
+    elif config:
+        cfg = cfg.replace(**config)
+    if max_epochs is not None:
+        cfg = cfg.replace(max_epochs=int(max_epochs))
+    cfg.validate()
+    likelihoods.get(cfg.likelihood)
+    return cfg
+
+
+def _usable_samples(points: PointSet) -> np.ndarray:
+    """Samples with at least one finite value (streams lazy data chunk by chunk)."""
+    finite = np.isfinite(points.values).any(axis=(1, 2)) if hasattr(points.values, "compute") else None
+    if finite is not None:
+        return np.asarray(finite.compute())
+    return np.isfinite(np.asarray(points.values)).any(axis=(1, 2))
+
+
+def fit(
+    data: Any,
+    *,
+    variables: list[str] | None = None,
+    sample_dim: str | list[str] | None = None,
+    modality: str | Modality | None = None,
+    config: VaMoHConfig | dict | None = None,
+    max_epochs: int | None = None,
+    val_fraction: float = 0.1,
+    trainer: dict[str, Any] | None = None,
+    resume: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    progress: bool = True,
+) -> Model:
+    """Train a VaMoH model on ``data`` (xarray, or whatever an installed modality accepts).
+
+    Args:
+        data: the training fields; the modality is detected unless ``modality`` names one.
+        variables: which data variables to model (default: all the modality finds).
+        sample_dim: the dimension(s) that index samples (time, member, shape, image...).
+        modality: a modality name or object, skipping detection.
+        config: a :class:`~vamoh.config.VaMoHConfig`, or a dict of fields overriding the
+            modality's defaults.
+        max_epochs: shorthand for ``config={"max_epochs": ...}``.
+        val_fraction: share of samples held out (the last ones, as a block: for time series a
+            block is the honest split) for validation ELBO and gap-filling RMSE each epoch, early
+            stopping and choosing the best weights. 0 trains on everything.
+        trainer: keyword arguments for ``lightning.Trainer`` (they win over vamoh's choices);
+            the default uses a GPU when one is present.
+        resume: a Lightning checkpoint (``last.ckpt`` in ``checkpoint_dir``) to continue from.
+        checkpoint_dir: where Lightning writes checkpoints (default: a temporary folder).
+        progress: show Lightning's progress bar.
+
+    Example:
+        >>> import numpy as np, vamoh
+        >>> from vamoh.toy import ToyModality
+        >>> ps_data = np.sin(np.linspace(0, 3, 32))[None, :, None] * np.ones((8, 1, 1))
+        >>> with vamoh.plugins.registered(ToyModality.plugin()):
+        ...     model = vamoh.fit(ps_data, modality="toy", max_epochs=1, progress=False,
+        ...                       config={"batch_size": 4})
+        >>> model.modality.name
+        'toy'
+    """
+    import lightning.pytorch as pl
+
+    from vamoh import plugins
+    from vamoh.training import PointSetDataModule, VaMoHSystem
+
+    mod = detect_modality(data, modality)
+    points = mod.to_points(data, variables=variables, sample_dim=sample_dim)
+    state = mod.state(points)
+    mod = mod.with_state(state)
+    cfg = _build_config(mod, points, config, max_epochs)
+    if cfg.encoder_centroids[0] > points.n_points:
+        raise ValueError(
+            f"the encoder's first layer wants {cfg.encoder_centroids[0]} centroids but a sample "
+            f"has only {points.n_points} points; pass config={{'encoder_centroids': [...]}} with "
+            f"smaller numbers."
+        )
+    usable = np.flatnonzero(_usable_samples(points))
+    dropped = points.n_samples - len(usable)
+    if len(usable) == 0:
+        raise ValueError("every sample is entirely NaN: there is nothing to train on.")
+    if dropped:
+        warnings.warn(
+            f"{dropped} of {points.n_samples} samples are entirely NaN and are left out of training.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}.")
+    n_val = math.ceil(len(usable) * val_fraction) if val_fraction > 0 and len(usable) > 1 else 0
+    train_idx, val_idx = usable[: len(usable) - n_val], usable[len(usable) - n_val :]
+    values = points.values
+    train_values = values[np.asarray(train_idx)] if len(train_idx) < points.n_samples else values
+    normaliser = Normaliser.fit(mod.normalisation, train_values)
+    first = normaliser.forward(points.samples(train_idx[: min(4, len(train_idx))]))
+    problem = likelihoods.get(cfg.likelihood).support_error(first[np.isfinite(first)])
+    if problem:
+        raise ValueError(
+            f"the data do not fit likelihood {cfg.likelihood!r}: {problem}. Choose another "
+            f"likelihood with config={{'likelihood': ...}}."
+        )
+    torch.manual_seed(cfg.seed)
+    spacing = typical_spacing(points.coords)
+    network = VaMoH(cfg, points.dim, points.n_channels, length_scale=spacing)
+    system = VaMoHSystem(network, cfg, normaliser)
+    datamodule = PointSetDataModule(points, normaliser, cfg, mod, train_idx, val_idx)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else Path(tempfile.mkdtemp(prefix="vamoh-"))
+    callbacks: list[Any] = [
+        pl.callbacks.ModelCheckpoint(
+            dirpath=ckpt_dir,
+            monitor="val_loss" if n_val else None,
+            save_top_k=1,
+            save_last=True,
+            filename="best",
+        )
+    ]
+    if cfg.early_stopping_patience and n_val:
+        callbacks.append(
+            pl.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.early_stopping_patience)
+        )
+    callbacks.extend(plugins.callbacks(mod, cfg))
+    settings: dict[str, Any] = {
+        "max_epochs": cfg.max_epochs,
+        "accelerator": "auto",
+        "devices": 1,
+        "logger": False,
+        "enable_progress_bar": progress,
+        "enable_model_summary": False,
+        "use_distributed_sampler": False,
+        "num_sanity_val_steps": 0,
+        "log_every_n_steps": 1,
+        "callbacks": callbacks,
+    }
+    settings.update(plugins.trainer_settings(mod, cfg))
+    settings.update(trainer or {})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
+        pl_trainer = pl.Trainer(**settings)
+        pl_trainer.fit(system, datamodule=datamodule, ckpt_path=str(resume) if resume else None)
+    metrics = {k: float(v) for k, v in pl_trainer.callback_metrics.items() if v.numel() == 1}
+    best = callbacks[0].best_model_path
+    if n_val and best and Path(best).is_file():
+        state_dict = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+        system.load_state_dict(state_dict)
+    network = system.model.cpu().eval()
+    info = {
+        "epochs": int(pl_trainer.current_epoch),
+        "n_train": len(train_idx),
+        "n_val": len(val_idx),
+        "metrics": metrics,
+        "checkpoint_dir": str(ckpt_dir),
+        "best_val_loss": float(callbacks[0].best_model_score)
+        if callbacks[0].best_model_score is not None
+        else None,
+    }
+    return Model(network, mod, normaliser, points, state, info)
+
+
+def _plugin_identity(modality: Modality) -> dict[str, str]:
+    from vamoh import plugins
+
+    owner = plugins.owner("modalities", modality.name) or ""
+    package, version = "", ""
+    for row in plugins.installed_plugins():
+        if row["name"] == owner:
+            package, version = row["package"], row["version"]
+    return {"plugin": owner, "package": package, "version": version}
+
+
+class Model:
+    """A trained VaMoH model bound to its modality: xarray in, xarray out.
+
+    Every method accepts what the modality accepts (e.g. a Dataset with NaN gaps), never modifies
+    it, and returns a new ``xarray.Dataset`` with the input's coordinates, attributes and units.
+    """
+
+    def __init__(
+        self,
+        network: VaMoH,
+        modality: Modality,
+        normaliser: Normaliser,
+        points: PointSet,
+        state: dict[str, Any],
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.network = network.eval()
+        self.modality = modality
+        self.normaliser = normaliser
+        self.channels = tuple(points.channels)
+        self.units = tuple(points.units)
+        self.state = state
+        self.info = info or {}
+        self.n_samples = 8  # latent draws for predictive mean and std
+        self.batch_size = 16  # samples per forward pass at inference
+
+    @property
+    def config(self) -> VaMoHConfig:
+        return self.network.config
+
+    def __repr__(self) -> str:
+        return (
+            f"<vamoh.Model modality={self.modality.name!r} channels={list(self.channels)} "
+            f"K={self.config.n_components} dim_z={self.config.dim_z}>"
+        )
+
+    # -- conversions ------------------------------------------------------------------------
+    def _points(self, data: Any) -> PointSet:
+        points = self.modality.to_points(data, variables=list(self.channels))
+        if tuple(points.channels) != self.channels:
+            raise ValueError(
+                f"the model was trained on {list(self.channels)} but the data give "
+                f"{list(points.channels)}; pass data with the same variables."
+            )
+        if points.dim != self.network.dim:
+            raise ValueError(
+                f"the data have {points.dim}-D model coordinates but the model expects "
+                f"{self.network.dim}-D: is this data of the modality {self.modality.name!r}?"
+            )
+        return points
+
+    def _batches(self, n: int):
+        for start in range(0, n, self.batch_size):
+            yield np.arange(start, min(n, start + self.batch_size))
+
+    def _predict(
+        self, observed: PointSet, query: np.ndarray, n_samples: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, std (data units) ``(S, M, C)`` and component probabilities ``(S, M, K)``."""
+        n_samples = self.n_samples if n_samples is None else n_samples
+        device = next(self.network.parameters()).device
+        query_t = torch.as_tensor(np.asarray(query, dtype=np.float32), device=device)
+        ctx_x = torch.as_tensor(observed.coords, device=device)
+        means, stds, probs = [], [], []
+        for idx in self._batches(observed.n_samples):
+            values = self.normaliser.forward(observed.samples(idx)).astype(np.float32)
+            valid = np.isfinite(values)
+            if not valid.any(axis=(1, 2)).all():
+                raise ValueError(
+                    "a sample has no observed value; the model needs at least one point to "
+                    "condition on (use model.sample for unconditional fields)."
+                )
+            base = None
+            if self.network.uses_base:
+                base = self.modality.interpolate(observed, values, query).astype(np.float32)
+                base = torch.as_tensor(np.nan_to_num(base), device=device)
+            b, m = len(idx), query.shape[0]
+            batch = PointBatch(
+                ctx_x=ctx_x,
+                ctx_y=torch.as_tensor(np.nan_to_num(values), device=device),
+                ctx_valid=torch.as_tensor(valid, device=device),
+                tgt_x=query_t,
+                tgt_y=torch.zeros(b, m, values.shape[2], device=device),
+                tgt_valid=torch.zeros(b, m, values.shape[2], dtype=torch.bool, device=device),
+                tgt_scale=torch.ones(b, device=device),
+                base=base,
+            )
+            pred = self.network.predict(batch, n_samples=n_samples)
+            means.append(self.normaliser.inverse(pred.mean.cpu().numpy()))
+            stds.append(self.normaliser.inverse_std(pred.std.cpu().numpy()))
+            probs.append(pred.probs.cpu().numpy())
+        return np.concatenate(means), np.concatenate(stds), np.concatenate(probs)
+
+    def _with_std(self, points: PointSet, mean: np.ndarray, std: np.ndarray) -> Any:
+        channels = (*self.channels, *(f"{c}_std" for c in self.channels))
+        out = PointSet(
+            coords=points.coords,
+            values=np.concatenate([mean, std], axis=-1),
+            channels=channels,
+            units=(*self.units, *self.units),
+            layout=points.layout,
+            weights=points.weights,
+        )
+        return self.modality.from_points(out)
+
+    # -- operations -------------------------------------------------------------------------
+    def reconstruct(self, data: Any) -> Any:
+        """Encode each sample's observed points and decode at the same points (mean + ``_std``)."""
+        points = self._points(data)
+        mean, std, _ = self._predict(points, points.coords)
+        return self._with_std(points, mean, std)
+
+    def impute(self, data: Any) -> Any:
+        """Fill NaN gaps; observed values are kept (their ``_std`` is 0)."""
+        points = self._points(data)
+        mean, std, _ = self._predict(points, points.coords)
+        observed = np.asarray(points.samples(slice(None)))
+        keep = np.isfinite(observed)
+        return self._with_std(points, np.where(keep, observed, mean), np.where(keep, 0.0, std))
+
+    def predict(self, data: Any, *, at: Any) -> Any:
+        """Condition on ``data``'s observations and evaluate at ``at``'s points.
+
+        ``at`` is data of the same modality and variables (values may be all NaN) whose samples
+        line up with ``data``'s: e.g. a finer grid, or a station network.
+        """
+        observed = self._points(data)
+        query = self._points(at)
+        if query.n_samples != observed.n_samples:
+            raise ValueError(
+                f"`at` has {query.n_samples} samples but the data have {observed.n_samples}; "
+                f"they must line up one to one."
+            )
+        mean, std, _ = self._predict(observed, query.coords)
+        return self._with_std(query, mean, std)
+
+    def super_resolve(self, data: Any, *, factor: int | None = None, to: Any = None) -> Any:
+        """Predict on a finer version of ``data``'s grid (``factor``) or on the grid ``to``."""
+        if (factor is None) == (to is None):
+            raise ValueError("pass exactly one of factor=k or to=target.")
+        template = self.modality.refine(data, factor=factor, to=to)
+        return self.predict(data, at=template)
+
+    downscale = super_resolve
+
+    def sample(self, n: int, *, like: Any, seed: int | None = None) -> Any:
+        """``n`` unconditional fields from the prior, on ``like``'s points (new ``sample`` dim)."""
+        points = self._points(like)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = self.network.sample_prior(n, generator)
+        device = next(self.network.parameters()).device
+        c = self.network.channels
+        batch = PointBatch(
+            ctx_x=torch.as_tensor(points.coords, device=device),
+            ctx_y=torch.zeros(n, points.n_points, c, device=device),
+            ctx_valid=torch.zeros(n, points.n_points, c, dtype=torch.bool, device=device),
+            tgt_x=torch.as_tensor(points.coords, device=device),
+            tgt_y=torch.zeros(n, points.n_points, c, device=device),
+            tgt_valid=torch.zeros(n, points.n_points, c, dtype=torch.bool, device=device),
+            tgt_scale=torch.ones(n, device=device),
+            base=torch.zeros(n, points.n_points, c, device=device)
+            if self.network.uses_base
+            else None,
+        )
+        pred = self.network.predict(batch, z=z[None].to(device))
+        mean = self.normaliser.inverse(pred.mean.cpu().numpy())
+        std = self.normaliser.inverse_std(pred.std.cpu().numpy())
+        return self._with_std(points, mean, std)
+
+    def segment(self, data: Any) -> Any:
+        """MAP mixture component and its entropy (nats) per point (paper Fig. 10)."""
+        points = self._points(data)
+        device = next(self.network.parameters()).device
+        comps, ents = [], []
+        coords = torch.as_tensor(points.coords, device=device)
+        for idx in self._batches(points.n_samples):
+            values = self.normaliser.forward(points.samples(idx)).astype(np.float32)
+            valid = np.isfinite(values)
+            y = torch.as_tensor(np.nan_to_num(values), device=device)
+            v = torch.as_tensor(valid, device=device)
+            base = None
+            if self.network.uses_base:
+                base = self.modality.interpolate(points, values, points.coords).astype(np.float32)
+                base = torch.as_tensor(np.nan_to_num(base), device=device)
+            batch = PointBatch(coords, y, v, coords, y, v, torch.ones(len(idx)), base)
+            probs = self.network.posterior_components(batch)
+            comps.append(probs.argmax(-1).cpu().numpy())
+            ents.append(entropy(probs).cpu().numpy())
+        out = PointSet(
+            coords=points.coords,
+            values=np.stack([np.concatenate(comps), np.concatenate(ents)], axis=-1).astype(
+                np.float64
+            ),
+            channels=("component", "entropy"),
+            units=(None, None),
+            layout=points.layout,
+            weights=points.weights,
+        )
+        return self.modality.from_points(out)
+
+    def evaluate(self, data: Any, *, mask: Any = None) -> dict[str, float]:
+        """Hide ``mask`` (True = hidden and scored; default: score a reconstruction of all points).
+
+        Returns RMSE and MAE in the data's units (weighted by the modality's point weights, e.g.
+        cos latitude), CRPS of the Gaussian predictive and the 90% interval coverage, pooled over
+        channels and scored points.
+        """
+        points = self._points(data)
+        truth = np.asarray(points.samples(slice(None)), dtype=np.float64)
+        if mask is None:
+            hidden = np.isfinite(truth)
+            observed = points
+        else:
+            hidden_pts = np.asarray(self._points(mask).samples(slice(None))) != 0
+            hidden = hidden_pts & np.isfinite(truth)
+            observed = points.with_values(np.where(hidden, np.nan, truth))
+        mean, std, _ = self._predict(observed, points.coords)
+        from vamoh.metrics import point_metrics
+
+        return point_metrics(truth, mean, std, hidden, points.weights)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write one ``.vamoh`` file (weights, config, normalisation, plugin name and version)."""
+        payload = {
+            "vamoh_version": md.version("vamoh"),
+            "state_dict": {k: v.detach().cpu() for k, v in self.network.state_dict().items()},
+            "config": self.config.to_dict(),
+            "dim": self.network.dim,
+            "channels": list(self.channels),
+            "units": [u if u is not None else "" for u in self.units],
+            "length_scale": float(self.network.local.length_scale) if self.network.local else 1.0,
+            "normaliser": self.normaliser.to_dict(),
+            "modality": self.modality.name,
+            "modality_state": self.state,
+            "plugin": _plugin_identity(self.modality),
+            "info": {k: v for k, v in self.info.items() if k != "metrics"},
+        }
+        return write_checkpoint(path, payload, overwrite=overwrite)
+
+
+def load(path: str | Path) -> Model:
+    """Load a model written by :meth:`Model.save` (``torch.load(weights_only=True)``).
+
+    The modality that trained it must be installed; an error names the plugin to install.
+    """
+    from vamoh import plugins
+
+    payload = read_checkpoint(path)
+    name = payload["modality"]
+    installed = plugins.modalities()
+    if name not in installed:
+        plugin = payload.get("plugin", {})
+        raise ValueError(
+            f"{path} was trained with modality {name!r} (package "
+            f"{plugin.get('package') or 'unknown'} {plugin.get('version', '')}), which is not "
+            f"installed here; installed: {sorted(installed)}."
+        )
+    modality = installed[name].with_state(payload.get("modality_state", {}))
+    cfg = VaMoHConfig.from_dict(payload["config"])
+    channels = list(payload["channels"])
+    network = VaMoH(cfg, payload["dim"], len(channels), length_scale=payload["length_scale"])
+    try:
+        network.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: the weights do not match the stored config ({exc}).") from exc
+    units = tuple(u or None for u in payload["units"])
+    points = PointSet(
+        coords=np.zeros((1, payload["dim"]), np.float32),
+        values=np.zeros((0, 1, len(channels))),
+        channels=tuple(channels),
+        units=units,
+    )
+    normaliser = Normaliser.from_dict(payload["normaliser"])
+    return Model(network, modality, normaliser, points, payload.get("modality_state", {}),
+                 payload.get("info", {}))

@@ -1,0 +1,305 @@
+"""The VaMoH model (Koyuncu et al., ICML 2023) as one nn.Module built from a VaMoHConfig.
+
+Shapes: B samples, N context points, M query points, d coordinate dims, C channels, K components,
+P likelihood parameters per channel, F = 2m Fourier features.
+"""
+
+from __future__ import annotations
+
+
+from dataclasses import dataclass, fields
+
+import torch
+from torch import nn
+from torch.distributions import Normal, kl_divergence
+
+from vamoh.conditioning import LocalPath
+from vamoh.config import VaMoHConfig
+from vamoh.encoder import PointConvEncoder
+from vamoh.fourier import FourierFeatures
+from vamoh.hypernet import HyperGenerators
+from vamoh.likelihoods import get as get_likelihood
+from vamoh.mixture import CategoricalNet
+from vamoh.prior import PlanarFlowPrior
+
+__all__ = ["Prediction", "PointBatch", "VaMoH"]
+
+
+@dataclass
+class PointBatch:
+    """A training or inference batch: observed context points and query/target points.
+
+    Coordinates are ``(N, d)`` when every sample shares them (grids), else ``(B, N, d)``.
+    """
+
+    ctx_x: torch.Tensor  # (N, d) | (B, N, d)
+    ctx_y: torch.Tensor  # (B, N, C), anything where not valid
+    ctx_valid: torch.Tensor  # (B, N, C) bool
+    tgt_x: torch.Tensor  # (M, d) | (B, M, d)
+    tgt_y: torch.Tensor  # (B, M, C)
+    tgt_valid: torch.Tensor  # (B, M, C) bool: which target values are scored
+    tgt_scale: torch.Tensor  # (B,) weight of the scored terms (N_valid / N_scored)
+    base: torch.Tensor | None = None  # (B, M, C) hybrid baseline at the targets
+
+    @property
+    def ctx_mask(self) -> torch.Tensor:
+        return self.ctx_valid.any(dim=-1)
+
+    def to(self, device: torch.device | str) -> PointBatch:
+        moved = {
+            f.name: (getattr(self, f.name).to(device) if getattr(self, f.name) is not None else None)
+            for f in fields(self)
+        }
+        return PointBatch(**moved)
+
+
+@dataclass
+class Prediction:
+    """Posterior-predictive summaries at query points (normalised units)."""
+
+    mean: torch.Tensor  # (B, M, C)
+    std: torch.Tensor  # (B, M, C)
+    probs: torch.Tensor  # (B, M, K) component probabilities (averaged over latent draws)
+
+
+class VaMoH(nn.Module):
+    """Variational Mixture of HyperGenerators.
+
+    Args:
+        config: model sizes and options.
+        dim: coordinate dimension d.
+        channels: value channels C.
+        length_scale: typical spacing of training points (for the local path).
+
+    Example:
+        >>> import torch
+        >>> from vamoh.config import VaMoHConfig
+        >>> cfg = VaMoHConfig(dim_z=4, n_components=2, fourier_features=8,
+        ...     encoder_centroids=[8, 2], encoder_neighbours=[4, 2], encoder_channels=[8, 8],
+        ...     encoder_weight_net=[4], hypernet_layers=[16], generator_layers=[8],
+        ...     categorical_layers=[8], flow_layers=2)
+        >>> model = VaMoH(cfg, dim=2, channels=1)
+        >>> x = torch.rand(16, 2)
+        >>> y = torch.randn(3, 16, 1)
+        >>> v = torch.ones(3, 16, 1, dtype=torch.bool)
+        >>> batch = PointBatch(x, y, v, x, y, v, torch.ones(3))
+        >>> terms = model.elbo(batch)
+        >>> sorted(terms)[:3]
+        ['elbo', 'kl_c', 'kl_z']
+    """
+
+    def __init__(
+        self, config: VaMoHConfig, dim: int, channels: int, length_scale: float = 1.0
+    ) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.dim = dim
+        self.channels = channels
+        k = config.n_components
+        self.fourier = FourierFeatures(dim, config.fourier_features, config.fourier_scale, config.seed)
+        f = self.fourier.out_dim
+        self.encoder = PointConvEncoder(
+            dim=dim,
+            channels=channels,
+            dim_z=config.dim_z,
+            centroids=config.encoder_centroids,
+            neighbours=config.encoder_neighbours,
+            out_channels=config.encoder_channels,
+            weight_net=config.encoder_weight_net,
+            pool_centroids=config.encoder_pool_centroids,
+            pool_neighbours=config.encoder_pool_neighbours,
+            centroid_method=config.centroid_method,
+            readout=config.encoder_readout,
+        )
+        self.likelihood = get_likelihood(config.likelihood)(channels)
+        self.uses_local = config.conditioning in ("local", "local+hybrid")
+        self.uses_base = config.conditioning in ("hybrid", "local+hybrid")
+        if self.uses_base and not self.likelihood.supports_residual:
+            raise ValueError(
+                f"conditioning={config.conditioning!r} models a residual, which likelihood "
+                f"{config.likelihood!r} cannot; use likelihood='gaussian' or conditioning='local'."
+            )
+        extra = config.local_dim if self.uses_local else 0
+        self.local = (
+            LocalPath(dim, channels, config.local_neighbours, config.local_dim, length_scale)
+            if self.uses_local
+            else None
+        )
+        self.params_per_channel = self.likelihood.params_per_channel
+        self.generators = HyperGenerators(
+            dim_z=config.dim_z,
+            k=k,
+            in_features=f,
+            out_features=channels * self.params_per_channel,
+            hypernet_layers=config.hypernet_layers,
+            generator_layers=config.generator_layers,
+            extra_features=extra,
+            dropout=config.hypernet_dropout,
+        )
+        self.prior_c = CategoricalNet(f, config.dim_z, k, config.categorical_layers, 0, extra)
+        self.posterior_c = CategoricalNet(
+            f, config.dim_z, k, config.categorical_layers, 2 * channels, extra
+        )
+        self.flow = PlanarFlowPrior(config.dim_z, config.flow_layers) if config.flow_layers else None
+        # training phases (saved with the weights): N(0, I) before the flow, uniform pi before c
+        self.register_buffer("flow_active", torch.tensor(False))
+        self.register_buffer("categorical_active", torch.tensor(config.categorical_warmup_epochs <= 0))
+
+    # -- pieces ---------------------------------------------------------------------------------
+    def encode(self, batch: PointBatch) -> Normal:
+        """q(z | context) as a Normal with batch shape ``(B, dim_z)``."""
+        mu, sigma = self.encoder(batch.ctx_x, batch.ctx_y, batch.ctx_mask, batch.ctx_valid)
+        return Normal(mu, sigma)
+
+    def local_features(self, batch: PointBatch, query_x: torch.Tensor) -> torch.Tensor | None:
+        if self.local is None:
+            return None
+        return self.local(batch.ctx_x, batch.ctx_y, batch.ctx_mask, batch.ctx_valid, query_x)
+
+    def decode(
+        self,
+        z: torch.Tensor,
+        query_x: torch.Tensor,
+        local: torch.Tensor | None = None,
+        base: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Component likelihood parameters, prior logits and phi at the query points.
+
+        Returns:
+            params ``(B, K, M, C, P)``, prior logits ``(B, M, K)``, phi ``(M, F)`` or ``(B, M, F)``.
+        """
+        phi = self.fourier(query_x)
+        theta = self.generators(z)  # (B, K, P_gen)
+        out = self.generators.generate(theta, phi, local)  # (B, K, M, C * P)
+        params = out.unflatten(-1, (self.channels, self.params_per_channel))
+        if base is not None and self.uses_base:
+            params = self.likelihood.shift(params, base[:, None])
+        if bool(self.categorical_active):
+            logits = self.prior_c(phi, z, None, local)
+        else:
+            logits = z.new_zeros(z.shape[0], query_x.shape[-2], self.config.n_components)
+        return params, logits, phi
+
+    def kl_z(self, q: Normal, z: torch.Tensor) -> torch.Tensor:
+        """KL(q(z|X,Y) || p(z)) per sample ``(B,)``: analytic during warm-up, else Monte Carlo.
+
+        The Monte-Carlo estimate ``log q(z) - log p(z)`` uses reparameterised samples, so the
+        encoder receives gradients from it and the entropy term is included (the authors' code
+        scored a detached cross-entropy only).
+        """
+        if self.flow is None or not bool(self.flow_active):
+            return kl_divergence(q, Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale))).sum(
+                -1
+            )
+        log_q = q.log_prob(z).sum(-1)
+        return log_q - self.flow.log_prob(z)
+
+    # -- objective ------------------------------------------------------------------------------
+    def elbo(self, batch: PointBatch) -> dict[str, torch.Tensor]:
+        """The ELBO of eq. (16) per sample, and the loss (negative ELBO per scored point).
+
+        Terms (each ``(B,)``, in nats): ``rec`` = sum_d E_q(z)[sum_k q_dk log p_k(y_d)],
+        ``kl_c`` = sum_d KL(q(c_d) || pi(c_d)), ``kl_z`` as in :meth:`kl_z`.
+        """
+        cfg = self.config
+        q = self.encode(batch)
+        n_draws = max(1, cfg.kl_samples)
+        z = q.rsample((n_draws,))  # (S, B, D)
+        kl_z = torch.stack([self.kl_z(q, z[s]) for s in range(n_draws)]).mean(0)
+        z = z[0]
+        local = self.local_features(batch, batch.tgt_x)
+        params, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base)
+        y = torch.where(batch.tgt_valid, batch.tgt_y, torch.zeros_like(batch.tgt_y))
+        log_p = self.likelihood.log_prob(params, y[:, None])  # (B, K, M, C)
+        log_p = (log_p * batch.tgt_valid[:, None].to(log_p.dtype)).sum(-1)  # (B, K, M)
+        values = torch.cat([y, batch.tgt_valid.to(y.dtype)], dim=-1)
+        post_logits = self.posterior_c(phi, z, values, local)  # (B, M, K)
+        log_q_c = torch.log_softmax(post_logits, dim=-1)
+        q_c = log_q_c.exp()
+        log_pi = torch.log_softmax(prior_logits, dim=-1)
+        point = batch.tgt_valid.any(-1).to(log_p.dtype)  # (B, M)
+        rec = ((q_c * log_p.transpose(1, 2)).sum(-1) * point).sum(-1) * batch.tgt_scale
+        kl_c = ((q_c * (log_q_c - log_pi)).sum(-1) * point).sum(-1) * batch.tgt_scale
+        elbo = rec - cfg.beta_c * kl_c - cfg.beta_z * kl_z
+        n_points = (point.sum(-1) * batch.tgt_scale).clamp_min(1.0)
+        loss = -(elbo.sum() / n_points.sum())
+        return {"loss": loss, "elbo": elbo, "rec": rec, "kl_c": kl_c, "kl_z": kl_z}
+
+    # -- inference ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(
+        self,
+        batch: PointBatch,
+        n_samples: int = 8,
+        chunk_size: int = 16384,
+        z: torch.Tensor | None = None,
+    ) -> Prediction:
+        """Posterior-predictive mean, std and component probabilities at ``batch.tgt_x``.
+
+        One encoder pass; ``n_samples`` latent draws (0 = the posterior mean only); the mixture's
+        moments per draw, combined by the law of total variance. Query points are decoded in
+        chunks, so a million points fit in memory. Pass ``z`` ``(S, B, D)`` to decode given latents
+        (unconditional sampling).
+        """
+        if z is None:
+            q = self.encode(batch)
+            z = q.loc[None] if n_samples == 0 else q.sample((n_samples,))  # (S, B, D)
+        s, b, _ = z.shape
+        m = batch.tgt_x.shape[-2]
+        means, stds, probs = [], [], []
+        for start in range(0, m, chunk_size):
+            stop = min(m, start + chunk_size)
+            qx = batch.tgt_x[..., start:stop, :]
+            local = self.local_features(batch, qx)
+            base = batch.base[:, start:stop] if batch.base is not None else None
+            zs = z.reshape(s * b, -1)
+            rep = (lambda t: t.repeat(s, *([1] * (t.dim() - 1)))) if s > 1 else (lambda t: t)
+            local_s = rep(local) if local is not None else None
+            base_s = rep(base) if base is not None else None
+            qx_s = qx if qx.dim() == 2 else rep(qx)
+            params, logits, _ = self.decode(zs, qx_s, local_s, base_s)
+            pi = torch.softmax(logits, dim=-1)  # (S*B, m, K)
+            mu_k = self.likelihood.mean(params)  # (S*B, K, m, C)
+            var_k = self.likelihood.variance(params)
+            w = pi.transpose(1, 2)[..., None]  # (S*B, K, m, 1)
+            mix_mean = (w * mu_k).sum(1)  # (S*B, m, C)
+            mix_second = (w * (var_k + mu_k**2)).sum(1)
+            mix_mean = mix_mean.view(s, b, *mix_mean.shape[1:])
+            mix_second = mix_second.view(s, b, *mix_second.shape[1:])
+            mean = mix_mean.mean(0)
+            var = (mix_second.mean(0) - mean**2).clamp_min(0.0)
+            means.append(mean)
+            stds.append(var.sqrt())
+            probs.append(pi.view(s, b, *pi.shape[1:]).mean(0))
+        return Prediction(torch.cat(means, 1), torch.cat(stds, 1), torch.cat(probs, 1))
+
+    @torch.no_grad()
+    def posterior_components(self, batch: PointBatch) -> torch.Tensor:
+        """q(c | x, y, z=mu) ``(B, M, K)`` at target points that have values, pi(c | x, z) elsewhere."""
+        q = self.encode(batch)
+        z = q.loc
+        local = self.local_features(batch, batch.tgt_x)
+        params, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base)
+        y = torch.where(batch.tgt_valid, batch.tgt_y, torch.zeros_like(batch.tgt_y))
+        values = torch.cat([y, batch.tgt_valid.to(y.dtype)], dim=-1)
+        post = torch.softmax(self.posterior_c(phi, z, values, local), dim=-1)
+        prior = torch.softmax(prior_logits, dim=-1)
+        observed = batch.tgt_valid.any(-1, keepdim=True)
+        return torch.where(observed, post, prior)
+
+    @torch.no_grad()
+    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(n, dim_z)`` latents from the flow prior (N(0, I) before the flow is trained)."""
+        if self.flow is not None and bool(self.flow_active):
+            return self.flow.sample(n, generator)
+        device = self.fourier.frequencies.device
+        return torch.randn(n, self.config.dim_z, generator=generator, device=device)
+
+
+def entropy(probs: torch.Tensor) -> torch.Tensor:
+    """Entropy (nats) of categorical probabilities along the last axis."""
+    return -(probs * torch.log(probs.clamp_min(1e-12))).sum(-1)
+
+
+
