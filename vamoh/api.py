@@ -322,7 +322,7 @@ class Model:
         """Fill NaN gaps; observed values are kept (their ``_std`` is 0)."""
         points = self._points(data)
         mean, std, _ = self._predict(points, points.coords)
-        observed = np.asarray(points.samples(slice(None)))
+        observed = points.samples(slice(None), dtype=np.float64)
         keep = np.isfinite(observed)
         return self._with_std(points, np.where(keep, observed, mean), np.where(keep, 0.0, std))
 
@@ -414,7 +414,7 @@ class Model:
         channels and scored points.
         """
         points = self._points(data)
-        truth = np.asarray(points.samples(slice(None)), dtype=np.float64)
+        truth = points.samples(slice(None), dtype=np.float64)
         if mask is None:
             hidden = np.isfinite(truth)
             observed = points

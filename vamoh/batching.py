@@ -70,13 +70,17 @@ class BatchBuilder:
         self.modality = modality
         self.training = training
         self.epoch = 0
+        # Lightning sets the sampler's epoch before it prefetches the epoch's first batch, so the
+        # sampler (when given) is the reliable source of the epoch for dropout randomness
+        self.epoch_source: EpochSampler | None = None
         self.coords = torch.as_tensor(points.coords)  # (N, d), shared by every sample
         self.local_modes = config.conditioning != "global"
         self.uses_base = config.conditioning in ("hybrid", "local+hybrid")
 
     def _rng(self, indices: list[int]) -> np.random.Generator:
         salt = 0 if self.training else 1
-        return np.random.default_rng([self.config.seed, salt, self.epoch, *indices])
+        epoch = self.epoch_source.epoch if self.epoch_source is not None else self.epoch
+        return np.random.default_rng([self.config.seed, salt, epoch, *indices])
 
     def __call__(self, indices: list[int]) -> PointBatch:
         indices = sorted(indices)

@@ -92,7 +92,7 @@ class GaussianLikelihood(Likelihood):
 
     def distribution(self, params: torch.Tensor) -> Normal:
         scale = F.softplus(params[..., 1]) + self.min_scale
-        return Normal(params[..., 0], scale)
+        return Normal(params[..., 0], scale, validate_args=False)
 
 
 class ContinuousBernoulliLikelihood(Likelihood):

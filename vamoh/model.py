@@ -150,7 +150,7 @@ class VaMoH(nn.Module):
     def encode(self, batch: PointBatch) -> Normal:
         """q(z | context) as a Normal with batch shape ``(B, dim_z)``."""
         mu, sigma = self.encoder(batch.ctx_x, batch.ctx_y, batch.ctx_mask, batch.ctx_valid)
-        return Normal(mu, sigma)
+        return Normal(mu, sigma, validate_args=False)
 
     def local_features(self, batch: PointBatch, query_x: torch.Tensor) -> torch.Tensor | None:
         if self.local is None:
@@ -189,7 +189,8 @@ class VaMoH(nn.Module):
         scored a detached cross-entropy only).
         """
         if self.flow is None or not bool(self.flow_active):
-            return kl_divergence(q, Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale))).sum(
+            standard = Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale), validate_args=False)
+            return kl_divergence(q, standard).sum(
                 -1
             )
         log_q = q.log_prob(z).sum(-1)

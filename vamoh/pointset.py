@@ -88,15 +88,17 @@ class PointSet:
     def dim(self) -> int:
         return int(self.coords.shape[1])
 
-    def samples(self, index: Sequence[int] | slice | np.ndarray) -> np.ndarray:
-        """Read samples into memory as float32 ``(s, N, C)``; dask arrays compute only these."""
+    def samples(
+        self, index: Sequence[int] | slice | np.ndarray, dtype: type = np.float32
+    ) -> np.ndarray:
+        """Read samples into memory ``(s, N, C)``; dask arrays compute only these."""
         if isinstance(index, slice):
             block = self.values[index]
         else:
             block = self.values[np.asarray(index)]
         if hasattr(block, "compute"):
             block = block.compute()
-        return np.asarray(block, dtype=np.float32)
+        return np.asarray(block, dtype=dtype)
 
     def with_values(self, values: Any) -> PointSet:
         """The same locations and layout with other values (e.g. a prediction)."""

@@ -1,0 +1,179 @@
+"""Behaviour of the engine: masks, overfitting, errors, checkpoints, resuming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import vamoh
+from vamoh.config import VaMoHConfig
+from vamoh.model import PointBatch, VaMoH
+from vamoh.toy import ToyModality
+
+TINY = dict(
+    dim_z=8,
+    n_components=2,
+    fourier_features=16,
+    encoder_centroids=[16, 4],
+    encoder_neighbours=[4, 3],
+    encoder_channels=[16, 16],
+    encoder_weight_net=[8],
+    hypernet_layers=[32, 64],
+    generator_layers=[32, 32],
+    categorical_layers=[16],
+    flow_layers=2,
+    batch_size=8,
+    lr=3e-3,
+)
+
+
+@pytest.fixture
+def toy():
+    with vamoh.plugins.registered(ToyModality.plugin()):
+        yield
+
+
+def waves(n: int = 24, points: int = 48, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 3, points)
+    return np.sin(x[None] * rng.uniform(1, 2, (n, 1)) + rng.uniform(0, 3, (n, 1)))
+
+
+def test_mixed_sizes_in_a_batch_match_one_by_one() -> None:
+    torch.manual_seed(0)
+    model = VaMoH(VaMoHConfig(**TINY), dim=1, channels=1).eval()
+    x = torch.rand(40, 1) * 2 - 1  # irregular: no equidistant ties in the neighbour search
+    y = torch.randn(3, 40, 1)
+    valid = torch.ones(3, 40, 1, dtype=torch.bool)
+    valid[1, 25:] = False  # sample 1 has 25 points, sample 2 has 18
+    valid[2, 18:] = False
+    together = model.encode(PointBatch(x, y, valid, x, y, valid, torch.ones(3)))
+    for b in range(3):
+        n = int(valid[b, :, 0].sum())
+        alone = model.encode(
+            PointBatch(x[:n], y[b : b + 1, :n], valid[b : b + 1, :n], x, y, valid, torch.ones(1))
+        )
+        assert torch.allclose(together.loc[b], alone.loc[0], atol=1e-5)
+        assert torch.allclose(together.scale[b], alone.scale[0], atol=1e-5)
+
+
+def test_absent_points_are_never_read() -> None:
+    torch.manual_seed(0)
+    model = VaMoH(VaMoHConfig(**TINY), dim=1, channels=1).eval()
+    x = torch.linspace(-1, 1, 30)[:, None]
+    y = torch.randn(1, 30, 1)
+    valid = torch.rand(1, 30, 1) > 0.4
+    garbage = torch.where(valid, y, torch.full_like(y, 1e6))
+    a = model.encode(PointBatch(x, y, valid, x, y, valid, torch.ones(1)))
+    b = model.encode(PointBatch(x, garbage, valid, x, y, valid, torch.ones(1)))
+    assert torch.allclose(a.loc, b.loc)
+
+
+def test_tiny_model_overfits_a_small_batch() -> None:
+    torch.manual_seed(0)
+    data = torch.as_tensor(waves(4, 32), dtype=torch.float32)[..., None]
+    x = torch.linspace(-1, 1, 32)[:, None]
+    valid = torch.ones_like(data, dtype=torch.bool)
+    batch = PointBatch(x, data, valid, x, data, valid, torch.ones(4))
+    cfg = VaMoHConfig(**{**TINY, "lr": 3e-3, "flow_layers": 0})
+    model = VaMoH(cfg, dim=1, channels=1)
+    model.categorical_active.fill_(True)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(300):
+        opt.zero_grad()
+        terms = model.elbo(batch)
+        terms["loss"].backward()
+        opt.step()
+        first = first if first is not None else float(terms["elbo"].mean())
+    last = float(model.elbo(batch)["elbo"].mean())
+    assert last > first + 20
+    mse = float(((model.predict(batch, n_samples=0).mean - data) ** 2).mean())
+    assert mse < 0.1 * float(data.var())
+
+
+def test_fit_impute_and_roundtrip_through_the_api(toy, tmp_path) -> None:
+    data = waves()
+    model = vamoh.fit(data, modality="toy", max_epochs=15, progress=False,
+                      config={**TINY, "point_dropout": 0.5})
+    gaps = data[:4].copy()
+    gaps[:, ::2] = np.nan
+    filled = model.impute(gaps)
+    assert np.isfinite(filled["v0"].values).all()
+    np.testing.assert_array_equal(filled["v0"].values[:, 1::2], data[:4, 1::2])
+    assert (filled["v0_std"].values[:, 1::2] == 0).all()
+    rmse = np.sqrt(np.mean((filled["v0"].values[:, ::2] - data[:4, ::2]) ** 2))
+    assert rmse < 0.5 * data.std()
+    path = model.save(tmp_path / "toy.vamoh")
+    with pytest.raises(FileExistsError):
+        model.save(path)
+    again = vamoh.load(path)
+    np.testing.assert_allclose(
+        again.reconstruct(data[:2])["v0"].values, model.reconstruct(data[:2])["v0"].values,
+        atol=0.3,
+    )
+    assert again.segment(data[:2])["component"].shape == (2, 48)
+    assert model.sample(3, like=data[:1])["v0"].shape == (3, 48)
+    fine = model.super_resolve(data[:2], factor=2)
+    assert fine["v0"].shape == (2, 95)
+
+
+def test_corrupt_and_foreign_checkpoints_get_clear_errors(tmp_path) -> None:
+    from vamoh.checkpoint import CheckpointError
+
+    corrupt = tmp_path / "bad.vamoh"
+    corrupt.write_bytes(b"not a torch file at all")
+    with pytest.raises(CheckpointError, match="not a readable vamoh model"):
+        vamoh.load(corrupt)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(CheckpointError, match="not a vamoh model"):
+        vamoh.load(foreign)
+
+
+def test_nan_loss_stops_training_with_the_step(toy) -> None:
+    data = waves(8)
+    with pytest.raises(FloatingPointError, match="at step"):
+        vamoh.fit(data, modality="toy", max_epochs=2, progress=False,
+                  config={**TINY, "lr": 1e30, "grad_clip": 0.0})
+
+
+def test_training_resumes_from_a_checkpoint(toy, tmp_path) -> None:
+    data = waves(16)
+    vamoh.fit(data, modality="toy", max_epochs=2, progress=False, config=TINY,
+              val_fraction=0, checkpoint_dir=tmp_path / "b")
+    resumed = vamoh.fit(data, modality="toy", max_epochs=3, progress=False, config=TINY,
+                        val_fraction=0, checkpoint_dir=tmp_path / "c",
+                        resume=tmp_path / "b" / "last.ckpt")
+    assert resumed.info["epochs"] == 3
+
+
+def test_bad_config_is_rejected_before_training(toy) -> None:
+    with pytest.raises(ValueError, match="centroids"):
+        vamoh.fit(waves(4, 10), modality="toy", config={**TINY, "encoder_centroids": [64, 4]})
+    with pytest.raises(ValueError, match="unknown VaMoHConfig fields"):
+        vamoh.fit(waves(4), modality="toy", config={"not_a_field": 1})
+    with pytest.raises(ValueError, match="likelihood"):
+        vamoh.fit(waves(4), modality="toy", config={**TINY, "likelihood": "bernoulli"})
+
+
+def test_all_nan_samples_are_dropped_with_a_warning(toy) -> None:
+    data = waves(10)
+    data[3] = np.nan
+    with pytest.warns(UserWarning, match="entirely NaN"):
+        vamoh.fit(data, modality="toy", max_epochs=1, progress=False, config=TINY)
+    with pytest.raises(ValueError, match="nothing to train"):
+        vamoh.fit(np.full((3, 48), np.nan), modality="toy", max_epochs=1, config=TINY)
+
+
+@pytest.mark.parametrize("conditioning", ["local", "hybrid", "local+hybrid"])
+def test_conditioning_options_train_and_predict(toy, conditioning) -> None:
+    data = waves(16)
+    model = vamoh.fit(data, modality="toy", max_epochs=3, progress=False,
+                      config={**TINY, "conditioning": conditioning, "local_neighbours": 4})
+    gaps = data[:2].copy()
+    gaps[:, 10:20] = np.nan
+    filled = model.impute(gaps)
+    assert np.isfinite(filled["v0"].values).all()
+    assert model.sample(2, like=data[:1])["v0"].shape == (2, 48)
