@@ -48,7 +48,9 @@ def _build_config(
 
 def _usable_samples(points: PointSet) -> np.ndarray:
     """Samples with at least one finite value (streams lazy data chunk by chunk)."""
-    finite = np.isfinite(points.values).any(axis=(1, 2)) if hasattr(points.values, "compute") else None
+    finite = (
+        np.isfinite(points.values).any(axis=(1, 2)) if hasattr(points.values, "compute") else None
+    )
     if finite is not None:
         return np.asarray(finite.compute())
     return np.isfinite(np.asarray(points.values)).any(axis=(1, 2))
@@ -480,5 +482,11 @@ def load(path: str | Path) -> Model:
         units=units,
     )
     normaliser = Normaliser.from_dict(payload["normaliser"])
-    return Model(network, modality, normaliser, points, payload.get("modality_state", {}),
-                 payload.get("info", {}))
+    return Model(
+        network,
+        modality,
+        normaliser,
+        points,
+        payload.get("modality_state", {}),
+        payload.get("info", {}),
+    )

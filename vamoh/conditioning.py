@@ -86,8 +86,10 @@ class LocalPath(nn.Module):
         if ctx_valid is None:
             ctx_valid = ctx_mask[..., None].expand_as(ctx_y)
         safe_mask = ctx_mask | ~has_ctx[:, None]  # empty samples: any points, zeroed below
-        idx = neighbour_idx if neighbour_idx is not None else self.neighbours(
-            ctx_x, safe_mask, query_x
+        idx = (
+            neighbour_idx
+            if neighbour_idx is not None
+            else self.neighbours(ctx_x, safe_mask, query_x)
         )
         b = torch.arange(batch, device=ctx_y.device)[:, None, None]
         ref = ctx_x.expand(batch, *ctx_x.shape[-2:]) if ctx_x.dim() == 2 else ctx_x

@@ -30,7 +30,9 @@ class StackedLinear(nn.Module):
     def __init__(self, k: int, in_features: int, out_features: int) -> None:
         super().__init__()
         bound = 1.0 / math.sqrt(in_features)
-        self.weight = nn.Parameter(torch.empty(k, in_features, out_features).uniform_(-bound, bound))
+        self.weight = nn.Parameter(
+            torch.empty(k, in_features, out_features).uniform_(-bound, bound)
+        )
         self.bias = nn.Parameter(torch.empty(k, out_features).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -84,7 +86,9 @@ class HyperGenerators(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self._init_head()
         self.extra = (
-            StackedLinear(k, extra_features, generator_layers[0] if generator_layers else out_features)
+            StackedLinear(
+                k, extra_features, generator_layers[0] if generator_layers else out_features
+            )
             if extra_features
             else None
         )
@@ -139,9 +143,11 @@ class HyperGenerators(nn.Module):
         else:
             h = torch.einsum("bmf,bkfo->bkmo", phi, w0) + b0
         if extra is not None and self.extra is not None:
-            h = h + torch.einsum("bme,keo->bkmo", extra, self.extra.weight) + self.extra.bias[
-                None, :, None, :
-            ]
+            h = (
+                h
+                + torch.einsum("bme,keo->bkmo", extra, self.extra.weight)
+                + self.extra.bias[None, :, None, :]
+            )
         for w, bias in layers[1:]:
             h = torch.matmul(F.leaky_relu(h, 0.1), w) + bias
         return h

@@ -167,7 +167,9 @@ class DiscretisedLogistic(Distribution):
         mid_log = torch.log(mid.clamp_min(1e-12))
         # where the bin is tiny compared with the scale use the density approximation
         centre = centred * inv_s
-        log_pdf = centre - self.scale.log() - 2.0 * F.softplus(centre) + math.log(2 * self.half_width)
+        log_pdf = (
+            centre - self.scale.log() - 2.0 * F.softplus(centre) + math.log(2 * self.half_width)
+        )
         mid_log = torch.where(mid > 1e-5, mid_log, log_pdf)
         low_edge = value <= -1.0 + 1e-3 * self.half_width
         high_edge = value >= 1.0 - 1e-3 * self.half_width

@@ -6,7 +6,6 @@ P likelihood parameters per channel, F = 2m Fourier features.
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass, fields
 
 import torch
@@ -22,7 +21,7 @@ from vamoh.likelihoods import get as get_likelihood
 from vamoh.mixture import CategoricalNet
 from vamoh.prior import PlanarFlowPrior
 
-__all__ = ["Prediction", "PointBatch", "VaMoH"]
+__all__ = ["PointBatch", "Prediction", "VaMoH"]
 
 
 @dataclass
@@ -47,7 +46,9 @@ class PointBatch:
 
     def to(self, device: torch.device | str) -> PointBatch:
         moved = {
-            f.name: (getattr(self, f.name).to(device) if getattr(self, f.name) is not None else None)
+            f.name: (
+                getattr(self, f.name).to(device) if getattr(self, f.name) is not None else None
+            )
             for f in fields(self)
         }
         return PointBatch(**moved)
@@ -97,7 +98,9 @@ class VaMoH(nn.Module):
         self.dim = dim
         self.channels = channels
         k = config.n_components
-        self.fourier = FourierFeatures(dim, config.fourier_features, config.fourier_scale, config.seed)
+        self.fourier = FourierFeatures(
+            dim, config.fourier_features, config.fourier_scale, config.seed
+        )
         f = self.fourier.out_dim
         self.encoder = PointConvEncoder(
             dim=dim,
@@ -141,10 +144,14 @@ class VaMoH(nn.Module):
         self.posterior_c = CategoricalNet(
             f, config.dim_z, k, config.categorical_layers, 2 * channels, extra
         )
-        self.flow = PlanarFlowPrior(config.dim_z, config.flow_layers) if config.flow_layers else None
+        self.flow = (
+            PlanarFlowPrior(config.dim_z, config.flow_layers) if config.flow_layers else None
+        )
         # training phases (saved with the weights): N(0, I) before the flow, uniform pi before c
         self.register_buffer("flow_active", torch.tensor(False))
-        self.register_buffer("categorical_active", torch.tensor(config.categorical_warmup_epochs <= 0))
+        self.register_buffer(
+            "categorical_active", torch.tensor(config.categorical_warmup_epochs <= 0)
+        )
 
     # -- pieces ---------------------------------------------------------------------------------
     def encode(self, batch: PointBatch) -> Normal:
@@ -189,10 +196,10 @@ class VaMoH(nn.Module):
         scored a detached cross-entropy only).
         """
         if self.flow is None or not bool(self.flow_active):
-            standard = Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale), validate_args=False)
-            return kl_divergence(q, standard).sum(
-                -1
+            standard = Normal(
+                torch.zeros_like(q.loc), torch.ones_like(q.scale), validate_args=False
             )
+            return kl_divergence(q, standard).sum(-1)
         log_q = q.log_prob(z).sum(-1)
         return log_q - self.flow.log_prob(z)
 
@@ -281,7 +288,7 @@ class VaMoH(nn.Module):
         q = self.encode(batch)
         z = q.loc
         local = self.local_features(batch, batch.tgt_x)
-        params, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base)
+        _, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base)
         y = torch.where(batch.tgt_valid, batch.tgt_y, torch.zeros_like(batch.tgt_y))
         values = torch.cat([y, batch.tgt_valid.to(y.dtype)], dim=-1)
         post = torch.softmax(self.posterior_c(phi, z, values, local), dim=-1)
@@ -301,6 +308,3 @@ class VaMoH(nn.Module):
 def entropy(probs: torch.Tensor) -> torch.Tensor:
     """Entropy (nats) of categorical probabilities along the last axis."""
     return -(probs * torch.log(probs.clamp_min(1e-12))).sum(-1)
-
-
-

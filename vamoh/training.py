@@ -62,7 +62,7 @@ class PointSetDataModule(pl.LightningDataModule):
             _Indices(), batch_sampler=self.val_sampler, collate_fn=self.val_builder
         )
 
-    def transfer_batch_to_device(self, batch, device, dataloader_idx):  # noqa: D102
+    def transfer_batch_to_device(self, batch, device, dataloader_idx):
         return batch.to(device) if isinstance(batch, PointBatch) else batch
 
 

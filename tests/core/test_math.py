@@ -98,8 +98,9 @@ def test_bernoulli_sums_to_one() -> None:
 def test_discretised_logistic_sums_to_one_and_matches_direct_computation() -> None:
     bins = torch.linspace(-1, 1, 256, dtype=torch.float64)
     for loc, scale in ((0.2, 0.05), (-0.98, 0.3), (1.2, 0.01), (0.0, 2.0)):
-        d = DiscretisedLogistic(torch.tensor([loc], dtype=torch.float64),
-                                torch.tensor([scale], dtype=torch.float64))
+        d = DiscretisedLogistic(
+            torch.tensor([loc], dtype=torch.float64), torch.tensor([scale], dtype=torch.float64)
+        )
         p = d.log_prob(bins[:, None]).exp()[:, 0]
         assert abs(float(p.sum()) - 1.0) < 1e-6
 
@@ -129,9 +130,18 @@ def test_flow_kl_is_reparameterised_and_includes_entropy() -> None:
     from vamoh.config import VaMoHConfig
     from vamoh.model import VaMoH
 
-    cfg = VaMoHConfig(dim_z=3, flow_layers=2, encoder_centroids=[4], encoder_neighbours=[2],
-                      encoder_channels=[4], encoder_weight_net=[4], hypernet_layers=[4],
-                      generator_layers=[4], categorical_layers=[4], fourier_features=4)
+    cfg = VaMoHConfig(
+        dim_z=3,
+        flow_layers=2,
+        encoder_centroids=[4],
+        encoder_neighbours=[2],
+        encoder_channels=[4],
+        encoder_weight_net=[4],
+        hypernet_layers=[4],
+        generator_layers=[4],
+        categorical_layers=[4],
+        fourier_features=4,
+    )
     model = VaMoH(cfg, dim=1, channels=1)
     model.flow_active.fill_(True)
     loc = torch.tensor([[0.3, -0.2, 1.0]], requires_grad=True)

@@ -95,8 +95,9 @@ def test_tiny_model_overfits_a_small_batch() -> None:
 
 def test_fit_impute_and_roundtrip_through_the_api(toy, tmp_path) -> None:
     data = waves()
-    model = vamoh.fit(data, modality="toy", max_epochs=15, progress=False,
-                      config={**TINY, "point_dropout": 0.5})
+    model = vamoh.fit(
+        data, modality="toy", max_epochs=15, progress=False, config={**TINY, "point_dropout": 0.5}
+    )
     gaps = data[:4].copy()
     gaps[:, ::2] = np.nan
     filled = model.impute(gaps)
@@ -110,7 +111,8 @@ def test_fit_impute_and_roundtrip_through_the_api(toy, tmp_path) -> None:
         model.save(path)
     again = vamoh.load(path)
     np.testing.assert_allclose(
-        again.reconstruct(data[:2])["v0"].values, model.reconstruct(data[:2])["v0"].values,
+        again.reconstruct(data[:2])["v0"].values,
+        model.reconstruct(data[:2])["v0"].values,
         atol=0.3,
     )
     assert again.segment(data[:2])["component"].shape == (2, 48)
@@ -135,17 +137,36 @@ def test_corrupt_and_foreign_checkpoints_get_clear_errors(tmp_path) -> None:
 def test_nan_loss_stops_training_with_the_step(toy) -> None:
     data = waves(8)
     with pytest.raises(FloatingPointError, match="at step"):
-        vamoh.fit(data, modality="toy", max_epochs=2, progress=False,
-                  config={**TINY, "lr": 1e30, "grad_clip": 0.0})
+        vamoh.fit(
+            data,
+            modality="toy",
+            max_epochs=2,
+            progress=False,
+            config={**TINY, "lr": 1e30, "grad_clip": 0.0},
+        )
 
 
 def test_training_resumes_from_a_checkpoint(toy, tmp_path) -> None:
     data = waves(16)
-    vamoh.fit(data, modality="toy", max_epochs=2, progress=False, config=TINY,
-              val_fraction=0, checkpoint_dir=tmp_path / "b")
-    resumed = vamoh.fit(data, modality="toy", max_epochs=3, progress=False, config=TINY,
-                        val_fraction=0, checkpoint_dir=tmp_path / "c",
-                        resume=tmp_path / "b" / "last.ckpt")
+    vamoh.fit(
+        data,
+        modality="toy",
+        max_epochs=2,
+        progress=False,
+        config=TINY,
+        val_fraction=0,
+        checkpoint_dir=tmp_path / "b",
+    )
+    resumed = vamoh.fit(
+        data,
+        modality="toy",
+        max_epochs=3,
+        progress=False,
+        config=TINY,
+        val_fraction=0,
+        checkpoint_dir=tmp_path / "c",
+        resume=tmp_path / "b" / "last.ckpt",
+    )
     assert resumed.info["epochs"] == 3
 
 
@@ -170,8 +191,13 @@ def test_all_nan_samples_are_dropped_with_a_warning(toy) -> None:
 @pytest.mark.parametrize("conditioning", ["local", "hybrid", "local+hybrid"])
 def test_conditioning_options_train_and_predict(toy, conditioning) -> None:
     data = waves(16)
-    model = vamoh.fit(data, modality="toy", max_epochs=3, progress=False,
-                      config={**TINY, "conditioning": conditioning, "local_neighbours": 4})
+    model = vamoh.fit(
+        data,
+        modality="toy",
+        max_epochs=3,
+        progress=False,
+        config={**TINY, "conditioning": conditioning, "local_neighbours": 4},
+    )
     gaps = data[:2].copy()
     gaps[:, 10:20] = np.nan
     filled = model.impute(gaps)
