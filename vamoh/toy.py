@@ -64,6 +64,25 @@ class ToyModality(Modality):
             layout={"x": coords[:, 0].astype(np.float64), "n_samples": arr.shape[0]},
         )
 
+    def default_config(self, points: PointSet) -> dict[str, Any]:
+        """Sizes for short 1-D functions: the encoder never asks for more centroids than points."""
+        n = points.n_points
+        first = max(2, min(64, n // 2))
+        return {
+            "encoder_centroids": [first, max(1, first // 4)],
+            "encoder_neighbours": [min(6, n), min(4, first)],
+            "encoder_channels": [32, 32],
+            "encoder_weight_net": [8],
+            "hypernet_layers": [64, 128],
+            "generator_layers": [32, 32],
+            "categorical_layers": [16],
+            "dim_z": 16,
+            "flow_layers": 2,
+            "lr": 3e-3,
+            "batch_size": 16,
+            "fourier_features": 32,
+        }
+
     def from_points(self, points: PointSet) -> xr.Dataset:
         values = np.asarray(points.values)
         return xr.Dataset(

@@ -131,7 +131,7 @@ def vamoh_callbacks(modality: Modality, config: Any) -> list[Any]:
         >>> class Plugin:
         ...     @vamoh.plugins.hookimpl
         ...     def vamoh_callbacks(self, modality, config):
-        ...         return [pl.callbacks.LearningRateMonitor()] if modality.name == "x" else []
+        ...         return [pl.callbacks.LearningRateMonitor()] if modality == "x" else []
         >>> with vamoh.plugins.registered(Plugin()):
         ...     len(vamoh.plugins.manager().hook.vamoh_callbacks(modality=None, config=None)) >= 0
         True
