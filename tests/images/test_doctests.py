@@ -1,0 +1,23 @@
+"""Every docstring example in the images plugin runs."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import vamoh_images
+
+MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(vamoh_images.__path__, prefix="vamoh_images.")
+) + ["vamoh_images"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
+    assert result.attempted > 0, f"{name} has no docstring example"
