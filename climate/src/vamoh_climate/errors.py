@@ -1,0 +1,150 @@
+"""The errors climate data can raise before any training starts, each naming the problem and the fix.
+
+Every error is a ``ValueError`` subclass, so ``except ValueError`` catches them all; the specific
+classes let a caller (or a test) tell them apart.
+
+Example:
+    >>> from vamoh_climate.errors import ClimateDataError, MissingLatLonError
+    >>> issubclass(MissingLatLonError, ClimateDataError), issubclass(ClimateDataError, ValueError)
+    (True, True)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClimateDataError",
+    "DomainError",
+    "GridError",
+    "LayoutError",
+    "MissingLatLonError",
+    "SampleDimError",
+    "UnitsError",
+    "UnnamedDataError",
+    "VariableError",
+]
+
+
+class ClimateDataError(ValueError):
+    """Base class: the data cannot be read as a climate field.
+
+    Example:
+        >>> issubclass(GridError, ClimateDataError)
+        True
+    """
+
+
+class MissingLatLonError(ClimateDataError):
+    """No latitude/longitude coordinates were found (by CF metadata or by name).
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> image = xr.DataArray(np.zeros((2, 3)), dims=("y", "x"), name="pixels")
+        >>> try:
+        ...     ClimateModality().to_points(image)
+        ... except MissingLatLonError as error:
+        ...     print(str(error)[:55])
+        no latitude and longitude found: dims ('y', 'x'), coord
+    """
+
+
+class GridError(ClimateDataError):
+    """Latitude/longitude exist but do not form a valid grid or set of stations.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> ds = xr.Dataset({"t": (("lat", "lon"), np.zeros((3, 2)))},
+        ...                 coords={"lat": [0.0, 2.0, 1.0], "lon": [0.0, 1.0]})
+        >>> try:
+        ...     ClimateModality().to_points(ds)
+        ... except GridError as error:
+        ...     print(error)
+        coordinate 'lat' is not monotonic; sort it with ds.sortby('lat') (ascending or descending are both fine).
+    """
+
+
+class UnitsError(ClimateDataError):
+    """A variable's ``units`` attribute is not a unit pint (with cf_xarray's registry) knows.
+
+    Example:
+        >>> from vamoh_climate.units import parse_units
+        >>> try:
+        ...     parse_units("kelvins_please", variable="t2m")
+        ... except UnitsError as error:
+        ...     print(str(error)[:50])
+        variable 't2m' has units 'kelvins_please', which p
+    """
+
+
+class SampleDimError(ClimateDataError):
+    """The requested sample dimension does not exist, or a dimension is left unaccounted for.
+
+    Example:
+        >>> from vamoh_climate import ClimateModality
+        >>> from vamoh_climate.synthetic import global_field
+        >>> try:
+        ...     ClimateModality().to_points(global_field(2, 4, 8), sample_dim="member")
+        ... except SampleDimError as error:
+        ...     print(str(error)[:45])
+        sample_dim 'member' is not a dimension of ['t
+    """
+
+
+class VariableError(ClimateDataError):
+    """Requested variables are missing, or the variables do not share their dimensions.
+
+    Example:
+        >>> from vamoh_climate import ClimateModality
+        >>> from vamoh_climate.synthetic import global_field
+        >>> try:
+        ...     ClimateModality().to_points(global_field(2, 4, 8), variables=["sst"])
+        ... except VariableError as error:
+        ...     print(error)
+        variables ['sst'] not found; data variables are ['t2m']. Pass existing names in variables=[...].
+    """
+
+
+class UnnamedDataError(ClimateDataError):
+    """A DataArray without a name: the name becomes the variable (channel) name.
+
+    Example:
+        >>> from vamoh_climate import ClimateModality
+        >>> from vamoh_climate.synthetic import global_field
+        >>> try:
+        ...     ClimateModality().to_points(global_field(2, 4, 8)["t2m"].rename(None))
+        ... except UnnamedDataError as error:
+        ...     print(str(error)[:30])
+        this DataArray has no name, an
+    """
+
+
+class DomainError(ClimateDataError):
+    """A refinement target lies outside the input's (or the training data's) domain.
+
+    Example:
+        >>> from vamoh_climate import ClimateModality
+        >>> from vamoh_climate.synthetic import global_field
+        >>> regional = global_field(1, 8, 16).isel(latitude=slice(1, 3), longitude=slice(0, 3))
+        >>> try:
+        ...     ClimateModality().refine(regional, to={"lat": [0.0], "lon": [0.0]})
+        ... except DomainError as error:
+        ...     print(str(error)[:45])
+        refine target: 1 of 1 points lie outside the
+    """
+
+
+class LayoutError(ClimateDataError):
+    """``from_points`` got points that did not come from this modality's ``to_points``.
+
+    Example:
+        >>> import numpy as np
+        >>> from vamoh.pointset import PointSet
+        >>> from vamoh_climate import ClimateModality
+        >>> foreign = PointSet(np.zeros((2, 3)), np.zeros((1, 2, 1)), ("x",), (None,))
+        >>> try:
+        ...     ClimateModality().from_points(foreign)
+        ... except LayoutError as error:
+        ...     print(str(error)[:45])
+        these points have layout NoneType, not a Clim
+    """
