@@ -135,7 +135,8 @@ class MatlabImageReader(Reader):
 
         Args:
             variable: the MATLAB variable; default the only numeric array with 2+ dims.
-            layout, image_shape: as in :func:`matlab_images`.
+            layout: as in :func:`matlab_images`.
+            image_shape: as in :func:`matlab_images`.
         """
         import scipy.io
 
