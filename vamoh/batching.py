@@ -97,7 +97,8 @@ class BatchBuilder:
         coords = self.points.coords  # (N, d)
         per_sample = None
         if cfg.points_per_sample and n > cfg.points_per_sample and not self.uses_base:
-            per_sample = random_sample(point_valid, cfg.points_per_sample, rng)  # (b, P)
+            # the modality picks the subset (uniform by default; e.g. balanced occupancy)
+            per_sample = self.modality.sample_points(values, cfg.points_per_sample, rng)  # (b, P)
             values = np.take_along_axis(values, per_sample[..., None], axis=1)
             valid = np.take_along_axis(valid, per_sample[..., None], axis=1)
             point_valid = valid.any(-1)

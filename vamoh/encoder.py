@@ -112,6 +112,10 @@ class PointConvEncoder(nn.Module):
         last = self.pool_centroids[-1] or centroids[-1]
         head_in = last * out_channels[-1] if readout == "flatten" else out_channels[-1]
         self.head = nn.Linear(head_in, 2 * dim_z)
+        # offsets are measured in each layer's typical neighbourhood radius: raw offsets are tiny
+        # (a grid spacing) and would leave the weight nets nearly constant. Set from the first
+        # batch seen (0 = unset) and saved with the weights.
+        self.register_buffer("offset_scales", torch.zeros(n))
         self._cache: OrderedDict[bytes, EncoderPlan] = OrderedDict()
         self._cache_size = cache_size
         self._rng = np.random.default_rng(0)
@@ -183,6 +187,13 @@ class PointConvEncoder(nn.Module):
                 self._cache.popitem(last=False)
         return plan
 
+    def _offset_scale(self, layer: int, offsets: torch.Tensor) -> torch.Tensor:
+        """The layer's neighbourhood radius: median over centroids of the farthest neighbour."""
+        if float(self.offset_scales[layer]) == 0.0:
+            radius = offsets.detach().norm(dim=-1).amax(dim=-1).median()
+            self.offset_scales[layer] = radius if float(radius) > 0 else 1.0
+        return self.offset_scales[layer]
+
     # -- forward ------------------------------------------------------------------------------
     def forward(
         self,
@@ -211,11 +222,12 @@ class PointConvEncoder(nn.Module):
         v = valid.to(y.dtype)
         feats = torch.cat([torch.where(valid, y, torch.zeros_like(y)), v], dim=-1)  # (B, N, 2C)
         points = x.expand(batch, *x.shape[-2:]) if x.dim() == 2 else x
-        for layer, c_idx, n_idx, pool in zip(
-            self.layers, plan.centroids, plan.neighbours, plan.pools
+        for i, (layer, c_idx, n_idx, pool) in enumerate(
+            zip(self.layers, plan.centroids, plan.neighbours, plan.pools)
         ):
             c_pts = _gather(points, c_idx)  # (B, M, d)
             offsets = _gather(points, n_idx) - c_pts[:, :, None, :]  # (B, M, k, d)
+            offsets = offsets / self._offset_scale(i, offsets)
             feats = layer(_gather(feats, n_idx), offsets)  # (B, M, C_out)
             points = c_pts
             if pool is not None:

@@ -67,6 +67,15 @@ class Likelihood(nn.Module):
     def variance(self, params: torch.Tensor) -> torch.Tensor:
         return self.distribution(params).variance
 
+    def fit_weight(self, params: torch.Tensor, beta: float) -> torch.Tensor | None:
+        """Per-point weights ``(..., C)`` of the log-likelihood in the training loss, or None.
+
+        Likelihoods with a learned per-point scale return ``stop_gradient(variance) ** beta``
+        (beta-NLL, Seitzer et al., ICLR 2022): a learned scale otherwise lets the model explain
+        misfit by variance instead of learning the mean. The reported ELBO stays unweighted.
+        """
+        return None
+
     def shift(self, params: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """Add ``base`` ``(..., C)`` to the location parameter (hybrid residual mode)."""
         if not self.supports_residual:
@@ -93,6 +102,12 @@ class GaussianLikelihood(Likelihood):
     def distribution(self, params: torch.Tensor) -> Normal:
         scale = F.softplus(params[..., 1]) + self.min_scale
         return Normal(params[..., 0], scale, validate_args=False)
+
+    def fit_weight(self, params: torch.Tensor, beta: float) -> torch.Tensor | None:
+        if beta <= 0:
+            return None
+        scale = F.softplus(params[..., 1].detach()) + self.min_scale
+        return scale ** (2.0 * beta)
 
 
 class ContinuousBernoulliLikelihood(Likelihood):

@@ -205,7 +205,10 @@ class VaMoH(nn.Module):
 
     # -- objective ------------------------------------------------------------------------------
     def elbo(self, batch: PointBatch) -> dict[str, torch.Tensor]:
-        """The ELBO of eq. (16) per sample, and the loss (negative ELBO per scored point).
+        """The ELBO of eq. (16) per sample, and the training loss per scored point.
+
+        The loss is the negative ELBO per point, with the likelihood's beta-NLL weights
+        (``config.nll_beta``) in training mode; the returned ``elbo`` is always the plain ELBO.
 
         Terms (each ``(B,)``, in nats): ``rec`` = sum_d E_q(z)[sum_k q_dk log p_k(y_d)],
         ``kl_c`` = sum_d KL(q(c_d) || pi(c_d)), ``kl_z`` as in :meth:`kl_z`.
@@ -219,19 +222,27 @@ class VaMoH(nn.Module):
         local = self.local_features(batch, batch.tgt_x)
         params, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base)
         y = torch.where(batch.tgt_valid, batch.tgt_y, torch.zeros_like(batch.tgt_y))
-        log_p = self.likelihood.log_prob(params, y[:, None])  # (B, K, M, C)
-        log_p = (log_p * batch.tgt_valid[:, None].to(log_p.dtype)).sum(-1)  # (B, K, M)
+        log_p_c = self.likelihood.log_prob(params, y[:, None])  # (B, K, M, C)
+        scored = batch.tgt_valid[:, None].to(log_p_c.dtype)
+        log_p = (log_p_c * scored).sum(-1)  # (B, K, M)
         values = torch.cat([y, batch.tgt_valid.to(y.dtype)], dim=-1)
         post_logits = self.posterior_c(phi, z, values, local)  # (B, M, K)
         log_q_c = torch.log_softmax(post_logits, dim=-1)
         q_c = log_q_c.exp()
         log_pi = torch.log_softmax(prior_logits, dim=-1)
         point = batch.tgt_valid.any(-1).to(log_p.dtype)  # (B, M)
-        rec = ((q_c * log_p.transpose(1, 2)).sum(-1) * point).sum(-1) * batch.tgt_scale
+
+        def expected(per_point: torch.Tensor) -> torch.Tensor:  # (B, K, M) -> (B,)
+            return ((q_c * per_point.transpose(1, 2)).sum(-1) * point).sum(-1) * batch.tgt_scale
+
+        rec = expected(log_p)
         kl_c = ((q_c * (log_q_c - log_pi)).sum(-1) * point).sum(-1) * batch.tgt_scale
         elbo = rec - cfg.beta_c * kl_c - cfg.beta_z * kl_z
+        weight = self.likelihood.fit_weight(params, cfg.nll_beta) if self.training else None
+        fit_rec = rec if weight is None else expected((log_p_c * scored * weight).sum(-1))
+        objective = fit_rec - cfg.beta_c * kl_c - cfg.beta_z * kl_z
         n_points = (point.sum(-1) * batch.tgt_scale).clamp_min(1.0)
-        loss = -(elbo.sum() / n_points.sum())
+        loss = -(objective.sum() / n_points.sum())
         return {"loss": loss, "elbo": elbo, "rec": rec, "kl_c": kl_c, "kl_z": kl_z}
 
     # -- inference ------------------------------------------------------------------------------
