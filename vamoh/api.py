@@ -85,7 +85,8 @@ def fit(
             block is the honest split) for validation ELBO and gap-filling RMSE each epoch, early
             stopping and choosing the best weights. 0 trains on everything.
         trainer: keyword arguments for ``lightning.Trainer`` (they win over vamoh's choices);
-            the default uses a GPU when one is present.
+            the default uses a GPU when one is present. ``{"strategy": "ddp", "devices": n}``
+            trains data-parallel (each process reads its own share of the samples).
         resume: a Lightning checkpoint (``last.ckpt`` in ``checkpoint_dir``) to continue from.
         checkpoint_dir: where Lightning writes checkpoints (default: a temporary folder).
         progress: show Lightning's progress bar (and print the validation report).
@@ -177,6 +178,9 @@ def fit(
     }
     settings.update(plugins.trainer_settings(mod, cfg))
     settings.update(trainer or {})
+    if settings.get("strategy") in ("ddp", "ddp_spawn"):
+        # warm-up phases leave the flow and the categorical prior unused for a while
+        settings["strategy"] = f"{settings['strategy']}_find_unused_parameters_true"
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*GPU available but not used.*")

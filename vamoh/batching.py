@@ -129,7 +129,24 @@ class BatchBuilder:
             base = np.where(np.isfinite(base), base, 0.0)
         tgt_x_np = None
         scale = np.ones(b, dtype=np.float32)
-        if self.training and cfg.likelihood_points and cfg.likelihood_points < n_pts:
+        shared_targets = per_sample is None and not self.local_modes
+        if (
+            self.training
+            and cfg.likelihood_points
+            and cfg.likelihood_points < n_pts
+            and shared_targets
+        ):
+            # one random subset of points for the whole batch: the generators then read phi(x)
+            # once for every sample (a plain matmul instead of per-sample ones)
+            sel = rng.choice(n_pts, cfg.likelihood_points, replace=False)  # (L,)
+            counts = tgt_point.sum(1)
+            tgt_point = tgt_point[:, sel]
+            scale = (counts / np.maximum(tgt_point.sum(1), 1)).astype(np.float32)
+            tgt_y = values[:, sel]
+            tgt_valid = tgt_valid[:, sel]
+            base = base[:, sel] if base is not None else None
+            tgt_x_np = coords[sel]
+        elif self.training and cfg.likelihood_points and cfg.likelihood_points < n_pts:
             sel = random_sample(tgt_point, cfg.likelihood_points, rng)  # (b, L)
             counts = tgt_point.sum(1)
             scale = (counts / np.minimum(counts, cfg.likelihood_points)).astype(np.float32)

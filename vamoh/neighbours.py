@@ -159,8 +159,10 @@ def _fill(pick: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
 def farthest_point_sample(coords: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
     """Exact farthest-point sampling of ``m`` valid points per sample: ``(B, m)`` indices.
 
-    Uses the compiled ``fpsample`` kernel; the loop over samples only dispatches native calls.
-    The first point is the sample's first valid point, so the result is deterministic.
+    Uses ``fpsample``'s bucket KD-line kernel (exact FPS, 4x faster than the plain kernel at
+    ERA5 sizes; equidistant ties may break differently); the loop over samples only dispatches
+    native calls. The first point is the sample's first valid point, so the result is
+    deterministic.
     """
     import fpsample
 
@@ -175,6 +177,9 @@ def farthest_point_sample(coords: np.ndarray, mask: np.ndarray, m: int) -> np.nd
             chosen = np.arange(len(valid))
             chosen = np.resize(chosen, m)
         else:
-            chosen = fpsample.fps_sampling(pts, m, start_idx=0).astype(np.int64)
+            # height 2 keeps the kernel exact (measured against a brute-force FPS); higher
+            # trees are faster still but approximate
+            chosen = fpsample.bucket_fps_kdline_sampling(pts, m, h=2, start_idx=0)
+            chosen = chosen.astype(np.int64)
         out[b] = valid[chosen]
     return out

@@ -146,28 +146,29 @@ def test_nan_loss_stops_training_with_the_step(toy) -> None:
         )
 
 
-def test_training_resumes_from_a_checkpoint(toy, tmp_path) -> None:
+def test_resumed_training_matches_an_uninterrupted_run(toy, tmp_path) -> None:
     data = waves(16)
-    vamoh.fit(
-        data,
-        modality="toy",
-        max_epochs=2,
-        progress=False,
-        config=TINY,
-        val_fraction=0,
-        checkpoint_dir=tmp_path / "b",
-    )
-    resumed = vamoh.fit(
-        data,
-        modality="toy",
-        max_epochs=3,
-        progress=False,
-        config=TINY,
-        val_fraction=0,
-        checkpoint_dir=tmp_path / "c",
-        resume=tmp_path / "b" / "last.ckpt",
-    )
+    config = {**TINY, "point_dropout": 0.3}
+
+    def run(epochs: int, name: str, resume=None):
+        return vamoh.fit(
+            data,
+            modality="toy",
+            max_epochs=epochs,
+            progress=False,
+            config=config,
+            val_fraction=0,
+            checkpoint_dir=tmp_path / name,
+            resume=resume,
+        )
+
+    uninterrupted = run(3, "full")
+    run(2, "interrupted")
+    resumed = run(3, "resumed", resume=tmp_path / "interrupted" / "last.ckpt")
     assert resumed.info["epochs"] == 3
+    expected = uninterrupted.network.state_dict()
+    for name, value in resumed.network.state_dict().items():
+        assert torch.equal(value, expected[name]), name
 
 
 def test_bad_config_is_rejected_before_training(toy) -> None:
