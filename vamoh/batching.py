@@ -130,15 +130,14 @@ class BatchBuilder:
         tgt_x_np = None
         scale = np.ones(b, dtype=np.float32)
         shared_targets = per_sample is None and not self.local_modes
-        if (
-            self.training
-            and cfg.likelihood_points
-            and cfg.likelihood_points < n_pts
-            and shared_targets
-        ):
+        limit = cfg.likelihood_points or n_pts
+        if self.training and self.local_modes:
+            # only held-out points are scored: decode those, not the whole field
+            limit = min(limit, max(1, int(tgt_point.sum(1).max())))
+        if self.training and limit < n_pts and shared_targets:
             # one random subset of points for the whole batch: the generators then read phi(x)
             # once for every sample (a plain matmul instead of per-sample ones)
-            sel = rng.choice(n_pts, cfg.likelihood_points, replace=False)  # (L,)
+            sel = rng.choice(n_pts, limit, replace=False)  # (L,)
             counts = tgt_point.sum(1)
             tgt_point = tgt_point[:, sel]
             scale = (counts / np.maximum(tgt_point.sum(1), 1)).astype(np.float32)
@@ -146,10 +145,10 @@ class BatchBuilder:
             tgt_valid = tgt_valid[:, sel]
             base = base[:, sel] if base is not None else None
             tgt_x_np = coords[sel]
-        elif self.training and cfg.likelihood_points and cfg.likelihood_points < n_pts:
-            sel = random_sample(tgt_point, cfg.likelihood_points, rng)  # (b, L)
+        elif self.training and limit < n_pts:
+            sel = random_sample(tgt_point, limit, rng)  # (b, L)
             counts = tgt_point.sum(1)
-            scale = (counts / np.minimum(counts, cfg.likelihood_points)).astype(np.float32)
+            scale = (counts / np.maximum(np.minimum(counts, limit), 1)).astype(np.float32)
             # a sample with fewer targets than L repeats some: count each distinct one once
             srt = np.sort(sel, axis=1)
             dup_sorted = np.zeros_like(srt, dtype=bool)

@@ -54,6 +54,8 @@ class HyperGenerators(nn.Module):
         extra_features: size of an extra per-point input (the local path), fed through a shared
             (not generated) per-component linear map into the first generator layer.
         dropout: dropout between hypernetwork layers (regularises small data sets).
+        output_scale: initial size of the generators' outputs relative to a Kaiming init (small
+            in hybrid mode, so training starts from the classical baseline: no residual).
 
     Example:
         >>> import torch
@@ -74,9 +76,11 @@ class HyperGenerators(nn.Module):
         generator_layers: list[int],
         extra_features: int = 0,
         dropout: float = 0.0,
+        output_scale: float = 1.0,
     ) -> None:
         super().__init__()
         self.k = k
+        self.output_scale = output_scale
         widths = [in_features, *generator_layers, out_features]
         self.shapes = list(zip(widths[:-1], widths[1:]))  # generator (in, out) per layer
         self.n_params = sum(i * o + o for i, o in self.shapes)
@@ -99,8 +103,10 @@ class HyperGenerators(nn.Module):
         with torch.no_grad():
             self.head.weight.mul_(0.05)
             chunks = []
-            for i, o in self.shapes:
+            for layer, (i, o) in enumerate(self.shapes):
                 bound = math.sqrt(6.0 / i) / math.sqrt(1 + 0.1**2)
+                if layer == len(self.shapes) - 1:
+                    bound *= self.output_scale
                 chunks.append(torch.empty(self.k, i * o).uniform_(-bound, bound))
                 chunks.append(torch.zeros(self.k, o))
             self.head.bias.copy_(torch.cat(chunks, dim=1))

@@ -76,14 +76,21 @@ class Likelihood(nn.Module):
         """
         return None
 
-    def shift(self, params: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        """Add ``base`` ``(..., C)`` to the location parameter (hybrid residual mode)."""
+    def shift(
+        self, params: torch.Tensor, base: torch.Tensor, scale: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Model ``y = base + scale * residual`` (hybrid mode): location ``base + scale * p0``.
+
+        ``base`` is ``(..., C)``; ``scale`` ``(C,)`` is the typical size of the residual, so the
+        generators work on unit-sized residuals.
+        """
         if not self.supports_residual:
             raise ValueError(
                 f"likelihood {self.name!r} has no location parameter to model a residual; use "
                 f"conditioning='global' or 'local', or likelihood='gaussian'."
             )
-        return torch.cat([params[..., :1] + base.unsqueeze(-1), params[..., 1:]], dim=-1)
+        loc = params[..., 0] if scale is None else params[..., 0] * scale
+        return torch.cat([(loc + base).unsqueeze(-1), params[..., 1:]], dim=-1)
 
     @classmethod
     def support_error(cls, values: np.ndarray) -> str | None:
@@ -102,6 +109,17 @@ class GaussianLikelihood(Likelihood):
     def distribution(self, params: torch.Tensor) -> Normal:
         scale = F.softplus(params[..., 1]) + self.min_scale
         return Normal(params[..., 0], scale, validate_args=False)
+
+    def shift(
+        self, params: torch.Tensor, base: torch.Tensor, scale: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        shifted = super().shift(params, base, scale)
+        if scale is None:
+            return shifted
+        # softplus(p + log s) ~ s * softplus(p) where the scale is small: the predictive std
+        # starts at the residual's size instead of the field's
+        raw = shifted[..., 1] + torch.log(scale)
+        return torch.stack([shifted[..., 0], raw], dim=-1)
 
     def fit_weight(self, params: torch.Tensor, beta: float) -> torch.Tensor | None:
         if beta <= 0:

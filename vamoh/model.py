@@ -139,6 +139,7 @@ class VaMoH(nn.Module):
             generator_layers=config.generator_layers,
             extra_features=extra,
             dropout=config.hypernet_dropout,
+            output_scale=0.1 if self.uses_base else 1.0,
         )
         self.prior_c = CategoricalNet(f, config.dim_z, k, config.categorical_layers, 0, extra)
         self.posterior_c = CategoricalNet(
@@ -147,6 +148,9 @@ class VaMoH(nn.Module):
         self.flow = (
             PlanarFlowPrior(config.dim_z, config.flow_layers) if config.flow_layers else None
         )
+        # typical size of the hybrid residual (target minus base) per channel, from the first
+        # training batch (0 = unset); saved with the weights
+        self.register_buffer("residual_scale", torch.zeros(channels))
         # training phases (saved with the weights): N(0, I) before the flow, uniform pi before c
         self.register_buffer("flow_active", torch.tensor(False))
         self.register_buffer(
@@ -181,7 +185,8 @@ class VaMoH(nn.Module):
         out = self.generators.generate(theta, phi, local)  # (B, K, M, C * P)
         params = out.unflatten(-1, (self.channels, self.params_per_channel))
         if base is not None and self.uses_base:
-            params = self.likelihood.shift(params, base[:, None])
+            scale = self.residual_scale if bool((self.residual_scale > 0).all()) else None
+            params = self.likelihood.shift(params, base[:, None], scale)
         if bool(self.categorical_active):
             logits = self.prior_c(phi, z, None, local)
         else:
@@ -214,6 +219,8 @@ class VaMoH(nn.Module):
         ``kl_c`` = sum_d KL(q(c_d) || pi(c_d)), ``kl_z`` as in :meth:`kl_z`.
         """
         cfg = self.config
+        if self.uses_base and batch.base is not None and not bool((self.residual_scale > 0).all()):
+            self._set_residual_scale(batch)
         q = self.encode(batch)
         n_draws = max(1, cfg.kl_samples)
         z = q.rsample((n_draws,))  # (S, B, D)
@@ -245,20 +252,28 @@ class VaMoH(nn.Module):
         loss = -(objective.sum() / n_points.sum())
         return {"loss": loss, "elbo": elbo, "rec": rec, "kl_c": kl_c, "kl_z": kl_z}
 
+    @torch.no_grad()
+    def _set_residual_scale(self, batch: PointBatch) -> None:
+        valid = batch.tgt_valid.to(batch.tgt_y.dtype)
+        residual = (batch.tgt_y - batch.base) * valid
+        rms = (residual.pow(2).sum((0, 1)) / valid.sum((0, 1)).clamp_min(1.0)).sqrt()
+        self.residual_scale.copy_(rms.clamp_min(1e-3))
+
     # -- inference ------------------------------------------------------------------------------
     @torch.no_grad()
     def predict(
         self,
         batch: PointBatch,
         n_samples: int = 8,
-        chunk_size: int = 16384,
+        chunk_size: int = 65536,
         z: torch.Tensor | None = None,
     ) -> Prediction:
         """Posterior-predictive mean, std and component probabilities at ``batch.tgt_x``.
 
         One encoder pass; ``n_samples`` latent draws (0 = the posterior mean only); the mixture's
         moments per draw, combined by the law of total variance. Query points are decoded in
-        chunks, so a million points fit in memory. Pass ``z`` ``(S, B, D)`` to decode given latents
+        chunks of at most ``chunk_size`` rows (draws x samples x points), so a million points
+        fit in memory. Pass ``z`` ``(S, B, D)`` to decode given latents
         (unconditional sampling).
         """
         if z is None:
@@ -266,9 +281,12 @@ class VaMoH(nn.Module):
             z = q.loc[None] if n_samples == 0 else q.sample((n_samples,))  # (S, B, D)
         s, b, _ = z.shape
         m = batch.tgt_x.shape[-2]
+        # chunk_size bounds decoded rows (draws x samples x points): memory stays flat however
+        # many samples and latent draws are asked for
+        step = max(64, chunk_size // (s * b))
         means, stds, probs = [], [], []
-        for start in range(0, m, chunk_size):
-            stop = min(m, start + chunk_size)
+        for start in range(0, m, step):
+            stop = min(m, start + step)
             qx = batch.tgt_x[..., start:stop, :]
             local = self.local_features(batch, qx)
             base = batch.base[:, start:stop] if batch.base is not None else None
