@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,11 @@ class Normaliser:
 
     @classmethod
     def fit(cls, kind: str, values: Any) -> Normaliser:
-        """Statistics over all samples and points of ``values`` ``(S, N, C)`` (dask stays chunked)."""
+        """Statistics over all samples and points of ``values`` ``(S, N, C)``.
+
+        Samples are read a block at a time (a few tens of MB), so a lazy store larger than memory
+        is normalised with flat memory use.
+        """
         if kind not in KINDS:
             raise ValueError(f"unknown normalisation {kind!r}; choose one of {KINDS}.")
         c = values.shape[-1]
@@ -40,19 +45,7 @@ class Normaliser:
             return cls(kind, np.zeros(c), np.ones(c))
         if kind == "uint8":
             return cls(kind, np.full(c, 127.5), np.full(c, 127.5))
-        lib: Any = np
-        if hasattr(values, "compute"):
-            import dask.array as lib  # reductions stream chunk by chunk
-        if kind == "standard":
-            offset = lib.nanmean(values, axis=(0, 1))
-            scale = lib.nanstd(values, axis=(0, 1))
-        else:
-            lo = lib.nanmin(values, axis=(0, 1))
-            offset, scale = lo, lib.nanmax(values, axis=(0, 1)) - lo
-        if hasattr(offset, "compute"):
-            import dask
-
-            offset, scale = dask.compute(offset, scale)
+        offset, scale = _streamed_stats(kind, values)
         offset = np.asarray(offset, dtype=np.float64)
         scale = np.asarray(scale, dtype=np.float64)
         if not np.isfinite(offset).all():
@@ -75,3 +68,46 @@ class Normaliser:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Normaliser:
         return cls(data["kind"], np.asarray(data["offset"]), np.asarray(data["scale"]))
+
+
+def sample_blocks(values: Any, budget: int = 2**22) -> Iterator[np.ndarray]:
+    """``values`` ``(S, N, C)`` as float64 numpy blocks of about ``budget`` numbers each.
+
+    Example:
+        >>> import numpy as np
+        >>> [b.shape for b in sample_blocks(np.zeros((5, 2, 1)), budget=4)]
+        [(2, 2, 1), (2, 2, 1), (1, 2, 1)]
+    """
+    per_sample = max(1, int(np.prod(values.shape[1:])))
+    size = max(1, budget // per_sample)
+    for start in range(0, values.shape[0], size):
+        block = values[start : start + size]
+        if hasattr(block, "compute"):
+            block = block.compute()
+        yield np.asarray(block, dtype=np.float64)
+
+
+def _streamed_stats(kind: str, values: Any) -> tuple[np.ndarray, np.ndarray]:
+    c = values.shape[-1]
+    count, total, total_sq = np.zeros(c), np.zeros(c), np.zeros(c)
+    lo, hi = np.full(c, np.inf), np.full(c, -np.inf)
+    shift = None  # sums of (x - shift) keep the variance exact for large offsets (e.g. kelvin)
+    for block in sample_blocks(values):
+        finite = np.isfinite(block)
+        if shift is None and finite.any():
+            shift = np.nan_to_num(np.nanmean(np.where(finite, block, np.nan), axis=(0, 1)))
+        centred = np.where(finite, block - (shift if shift is not None else 0.0), 0.0)
+        count += finite.sum(axis=(0, 1))
+        total += centred.sum(axis=(0, 1))
+        total_sq += (centred**2).sum(axis=(0, 1))
+        lo = np.minimum(lo, np.where(finite, block, np.inf).min(axis=(0, 1)))
+        hi = np.maximum(hi, np.where(finite, block, -np.inf).max(axis=(0, 1)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+        if kind == "standard":
+            offset = mean + (shift if shift is not None else 0.0)
+            scale = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+        else:
+            offset, scale = lo, hi - lo
+    offset = np.where(count > 0, offset, np.nan)
+    return offset, np.where(count > 0, scale, np.nan)

@@ -6,7 +6,7 @@ outputs back into xarray (``from_points``). The engine sees only coordinates and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -99,6 +99,18 @@ class PointSet:
         if hasattr(block, "compute"):
             block = block.compute()
         return np.asarray(block, dtype=dtype)
+
+    def blocks(self, size: int = 64, dtype: type = np.float64) -> Iterator[np.ndarray]:
+        """Read all samples ``size`` at a time: whole-store passes in bounded memory.
+
+        Example:
+            >>> import numpy as np
+            >>> ps = PointSet(np.zeros((3, 1), np.float32), np.ones((5, 3, 1)), ("v",), (None,))
+            >>> [b.shape[0] for b in ps.blocks(2)]
+            [2, 2, 1]
+        """
+        for start in range(0, self.n_samples, size):
+            yield self.samples(slice(start, min(self.n_samples, start + size)), dtype=dtype)
 
     def with_values(self, values: Any) -> PointSet:
         """The same locations and layout with other values (e.g. a prediction)."""
