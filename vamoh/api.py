@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import math
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,8 @@ def fit(
             the default uses a GPU when one is present. ``{"strategy": "ddp", "devices": n}``
             trains data-parallel (each process reads its own share of the samples).
         resume: a Lightning checkpoint (``last.ckpt`` in ``checkpoint_dir``) to continue from.
-        checkpoint_dir: where Lightning writes checkpoints (default: a temporary folder).
+        checkpoint_dir: where Lightning writes ``last.ckpt`` (for ``resume``) and the best
+            epoch; by default nothing is written and the best weights are kept in memory.
         progress: show Lightning's progress bar (and print the validation report).
         report: after training, score the model against the modality's classical baseline on
             the validation samples (:meth:`~vamoh.modality.Modality.validation_report`), so you
@@ -106,19 +106,12 @@ def fit(
     import lightning.pytorch as pl
 
     from vamoh import plugins
-    from vamoh.training import PointSetDataModule, VaMoHSystem
+    from vamoh.training import BestWeights, PointSetDataModule, VaMoHSystem
 
     mod = detect_modality(data, modality)
     points = mod.to_points(data, variables=variables, sample_dim=sample_dim)
-    state = mod.state(points)
-    mod = mod.with_state(state)
-    cfg = _build_config(mod, points, config, max_epochs)
-    if cfg.encoder_centroids[0] > points.n_points:
-        raise ValueError(
-            f"the encoder's first layer wants {cfg.encoder_centroids[0]} centroids but a sample "
-            f"has only {points.n_points} points; pass config={{'encoder_centroids': [...]}} with "
-            f"smaller numbers."
-        )
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}.")
     usable = np.flatnonzero(_usable_samples(points))
     dropped = points.n_samples - len(usable)
     if len(usable) == 0:
@@ -129,12 +122,20 @@ def fit(
             UserWarning,
             stacklevel=2,
         )
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}.")
     n_val = math.ceil(len(usable) * val_fraction) if val_fraction > 0 and len(usable) > 1 else 0
     train_idx, val_idx = usable[: len(usable) - n_val], usable[len(usable) - n_val :]
     values = points.values
     train_values = values[np.asarray(train_idx)] if len(train_idx) < points.n_samples else values
+    # the modality's fitted state (e.g. a climatology) sees the training samples only
+    state = mod.state(points.with_values(train_values))
+    mod = mod.with_state(state)
+    cfg = _build_config(mod, points, config, max_epochs)
+    if cfg.encoder_centroids[0] > points.n_points:
+        raise ValueError(
+            f"the encoder's first layer wants {cfg.encoder_centroids[0]} centroids but a sample "
+            f"has only {points.n_points} points; pass config={{'encoder_centroids': [...]}} with "
+            f"smaller numbers."
+        )
     normaliser = Normaliser.fit(mod.normalisation, train_values)
     first = normaliser.forward(points.samples(train_idx[: min(4, len(train_idx))]))
     problem = likelihoods.get(cfg.likelihood).support_error(first[np.isfinite(first)])
@@ -148,16 +149,19 @@ def fit(
     network = VaMoH(cfg, points.dim, points.n_channels, length_scale=spacing)
     system = VaMoHSystem(network, cfg, normaliser)
     datamodule = PointSetDataModule(points, normaliser, cfg, mod, train_idx, val_idx)
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else Path(tempfile.mkdtemp(prefix="vamoh-"))
-    callbacks: list[Any] = [
-        pl.callbacks.ModelCheckpoint(
-            dirpath=ckpt_dir,
-            monitor="val_loss" if n_val else None,
-            save_top_k=1,
-            save_last=True,
-            filename="best",
+    best_weights = BestWeights("val_loss") if n_val else None
+    callbacks: list[Any] = [best_weights] if best_weights else []
+    if checkpoint_dir is not None:
+        # files for resuming (last.ckpt) and the best epoch; without a folder nothing is written
+        callbacks.append(
+            pl.callbacks.ModelCheckpoint(
+                dirpath=Path(checkpoint_dir),
+                monitor="val_loss" if n_val else None,
+                save_top_k=1,
+                save_last=True,
+                filename="best",
+            )
         )
-    ]
     if cfg.early_stopping_patience and n_val:
         callbacks.append(
             pl.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.early_stopping_patience)
@@ -173,10 +177,14 @@ def fit(
         "use_distributed_sampler": False,
         "num_sanity_val_steps": 0,
         "log_every_n_steps": 1,
-        "callbacks": callbacks,
+        "enable_checkpointing": checkpoint_dir is not None,
     }
     settings.update(plugins.trainer_settings(mod, cfg))
     settings.update(trainer or {})
+    # the caller's callbacks join vamoh's instead of replacing them
+    settings["callbacks"] = [*callbacks, *settings.get("callbacks", [])]
+    if any(isinstance(c, pl.callbacks.ModelCheckpoint) for c in settings["callbacks"]):
+        settings["enable_checkpointing"] = True
     if settings.get("strategy") in ("ddp", "ddp_spawn"):
         # warm-up phases leave the flow and the categorical prior unused for a while
         settings["strategy"] = f"{settings['strategy']}_find_unused_parameters_true"
@@ -186,20 +194,16 @@ def fit(
         pl_trainer = pl.Trainer(**settings)
         pl_trainer.fit(system, datamodule=datamodule, ckpt_path=str(resume) if resume else None)
     metrics = {k: float(v) for k, v in pl_trainer.callback_metrics.items() if v.numel() == 1}
-    best = callbacks[0].best_model_path
-    if n_val and best and Path(best).is_file():
-        state_dict = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-        system.load_state_dict(state_dict)
+    if best_weights is not None and best_weights.state is not None:
+        system.load_state_dict(best_weights.state)
     network = system.model.cpu().eval()
     info = {
         "epochs": int(pl_trainer.current_epoch),
         "n_train": len(train_idx),
         "n_val": len(val_idx),
         "metrics": metrics,
-        "checkpoint_dir": str(ckpt_dir),
-        "best_val_loss": float(callbacks[0].best_model_score)
-        if callbacks[0].best_model_score is not None
-        else None,
+        "checkpoint_dir": str(checkpoint_dir) if checkpoint_dir is not None else None,
+        "best_val_loss": best_weights.score if best_weights is not None else None,
     }
     model = Model(network, mod, normaliser, points, state, info)
     if n_val:
@@ -328,8 +332,8 @@ class Model:
                 )
             base = None
             if self.network.uses_base:
-                base = self.modality.interpolate(observed, values, query).astype(np.float32)
-                base = torch.as_tensor(np.nan_to_num(base), device=device)
+                base = self.normaliser.baseline(self.modality, observed, values, query)
+                base = torch.as_tensor(base, device=device)
             b, m = len(idx), query.shape[0]
             batch = PointBatch(
                 ctx_x=ctx_x,
@@ -437,14 +441,18 @@ class Model:
             tgt_y=torch.zeros(n, points.n_points, c, device=device),
             tgt_valid=torch.zeros(n, points.n_points, c, dtype=torch.bool, device=device),
             tgt_scale=torch.ones(n, device=device),
-            base=torch.zeros(n, points.n_points, c, device=device)
-            if self.network.uses_base
-            else None,
+            base=self._unconditional_base(points, n, device) if self.network.uses_base else None,
         )
         pred = self.network.predict(batch, z=z[None].to(device))
         mean = self.normaliser.inverse(pred.mean.cpu().numpy())
         std = self.normaliser.inverse_std(pred.std.cpu().numpy())
         return self._with_std(points, mean, std)
+
+    def _unconditional_base(self, points: PointSet, n: int, device: Any) -> torch.Tensor:
+        """The hybrid baseline with nothing observed (e.g. a climatology), normalised."""
+        empty = np.full((1, points.n_points, len(self.channels)), np.nan)
+        base = self.normaliser.baseline(self.modality, points, empty, points.coords)
+        return torch.as_tensor(np.broadcast_to(base, (n, *base.shape[1:])).copy(), device=device)
 
     def segment(self, data: Any) -> Any:
         """MAP mixture component and its entropy (nats) per point (paper Fig. 10)."""
@@ -459,8 +467,8 @@ class Model:
             v = torch.as_tensor(valid, device=device)
             base = None
             if self.network.uses_base:
-                base = self.modality.interpolate(points, values, points.coords).astype(np.float32)
-                base = torch.as_tensor(np.nan_to_num(base), device=device)
+                base = self.normaliser.baseline(self.modality, points, values, points.coords)
+                base = torch.as_tensor(base, device=device)
             batch = PointBatch(coords, y, v, coords, y, v, torch.ones(len(idx)), base)
             probs = self.network.posterior_components(batch)
             comps.append(probs.argmax(-1).cpu().numpy())

@@ -125,8 +125,7 @@ class BatchBuilder:
         base = None
         if self.uses_base:
             observed = np.where(ctx_valid, values, np.nan)
-            base = self.modality.interpolate(self.points, observed, coords).astype(np.float32)
-            base = np.where(np.isfinite(base), base, 0.0)
+            base = self.normaliser.baseline(self.modality, self.points, observed, coords)
         tgt_x_np = None
         scale = np.ones(b, dtype=np.float32)
         shared_targets = per_sample is None and not self.local_modes

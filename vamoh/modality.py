@@ -114,7 +114,8 @@ class Modality:
 
         Args:
             points: the observed point set (its ``coords`` are the observation locations).
-            observed: ``(S, N, C)`` observed values, NaN where absent.
+            observed: ``(S, N, C)`` observed values in the data's units, NaN where absent
+                (the engine converts to and from its normalised units around the call).
             query_coords: ``(M, d)`` model coordinates to interpolate at.
 
         Returns:

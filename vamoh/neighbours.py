@@ -8,6 +8,8 @@ the simple fast path. Both return the same neighbours (tested against brute forc
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 from pykdtree.kdtree import KDTree
@@ -169,17 +171,24 @@ def farthest_point_sample(coords: np.ndarray, mask: np.ndarray, m: int) -> np.nd
     coords = np.asarray(coords, dtype=np.float32)
     mask = np.asarray(mask, dtype=bool)
     shared = coords.ndim == 2
-    out = np.empty((mask.shape[0], m), dtype=np.int64)
-    for b in range(mask.shape[0]):  # one native FPS call per sample (no batched FPS exists)
+
+    def one(b: int) -> np.ndarray:
         valid = np.flatnonzero(mask[b])
         pts = coords[valid] if shared else coords[b, valid]
         if len(valid) <= m:
-            chosen = np.arange(len(valid))
-            chosen = np.resize(chosen, m)
+            return valid[np.resize(np.arange(len(valid)), m)]
+        # height 2 keeps the kernel exact (measured against a brute-force FPS); higher trees
+        # are faster still but approximate
+        if len(valid) < 8:  # the bucket kernel needs a few points per bucket
+            chosen = fpsample.fps_sampling(pts, m, start_idx=0)
         else:
-            # height 2 keeps the kernel exact (measured against a brute-force FPS); higher
-            # trees are faster still but approximate
             chosen = fpsample.bucket_fps_kdline_sampling(pts, m, h=2, start_idx=0)
-            chosen = chosen.astype(np.int64)
-        out[b] = valid[chosen]
-    return out
+        return valid[chosen.astype(np.int64)]
+
+    # one native call per sample (no batched FPS exists); the kernel releases the GIL, so the
+    # samples run on as many threads as torch uses
+    workers = min(torch.get_num_threads(), mask.shape[0])
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            return np.stack(list(pool.map(one, range(mask.shape[0]))))
+    return np.stack([one(b) for b in range(mask.shape[0])])

@@ -53,6 +53,18 @@ class Normaliser:
         scale = np.where(scale > 0, scale, 1.0)  # a constant channel stays finite
         return cls(kind, offset, scale)
 
+    def baseline(
+        self, modality: Any, points: Any, normalised: np.ndarray, query: np.ndarray
+    ) -> np.ndarray:
+        """The modality's interpolation of normalised observations, normalised, NaN-free.
+
+        Modalities interpolate in data units (a climatology-aware baseline adds kelvin detail),
+        so values go out of and back into the model's units around the call.
+        """
+        observed = self.inverse(normalised)
+        base = self.forward(np.asarray(modality.interpolate(points, observed, query)))
+        return np.nan_to_num(base.astype(np.float32))
+
     def forward(self, values: np.ndarray) -> np.ndarray:
         return (values - self.offset) / self.scale
 

@@ -13,7 +13,7 @@ from vamoh.model import PointBatch, VaMoH
 from vamoh.normalisation import Normaliser
 from vamoh.pointset import PointSet
 
-__all__ = ["PointSetDataModule", "VaMoHSystem", "effective_warmups"]
+__all__ = ["BestWeights", "PointSetDataModule", "VaMoHSystem", "effective_warmups"]
 
 
 def effective_warmups(config: VaMoHConfig) -> tuple[int, int]:
@@ -149,3 +149,24 @@ class VaMoHSystem(pl.LightningModule):
             err = (pred.mean - batch.tgt_y) * self.value_scale.to(pred.mean.device)
             mse = (err**2 * held_out).sum() / held_out.sum()
             self.log("val_rmse", mse.sqrt(), prog_bar=True, batch_size=b, sync_dist=True)
+
+
+class BestWeights(pl.Callback):
+    """Keeps a copy (on the CPU) of the weights of the epoch with the lowest ``monitor``.
+
+    In memory instead of checkpoint files: the paper's ERA5 network is 150 MB and a short
+    run would otherwise write two files per epoch.
+    """
+
+    def __init__(self, monitor: str) -> None:
+        self.monitor = monitor
+        self.score: float | None = None
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None or trainer.sanity_checking or not bool(torch.isfinite(value)):
+            return
+        if self.score is None or float(value) < self.score:
+            self.score = float(value)
+            self.state = {k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()}
