@@ -50,3 +50,19 @@ def test_kriging_fills_station_gaps(station_data: xr.Dataset) -> None:
     assert not bool(filled.tas.isnull().any())
     seen = few_days.tas.notnull()
     xr.testing.assert_equal(filled.tas.where(seen), few_days.tas.where(seen).astype(np.float64))
+
+
+def test_a_model_of_five_real_stations_fills_their_gaps(shared_data, tmp_path) -> None:
+    import vamoh
+
+    path = shared_data / "stations" / "daily_surface_cancities_1990-1993.nc"
+    ds = vamoh.open_dataset(path)[["tas"]].isel(time=slice(0, 365)).load()
+    model = vamoh.fit(ds, max_epochs=1, progress=False, checkpoint_dir=tmp_path)
+    assert model.config.centroid_method == "random"  # five stations: too few for exact FPS
+    gappy = ds.isel(time=slice(0, 4)).copy(deep=True)
+    gappy["tas"][1, :] = np.nan  # one station missing for the whole period
+    filled = model.impute(gappy)
+    assert filled.tas.dims == ds.tas.dims and filled.tas.attrs["units"] == "K"
+    assert not bool(filled.tas.isnull().any())
+    xr.testing.assert_equal(filled.tas.where(gappy.tas.notnull()), gappy.tas.astype(np.float64))
+    assert list(model.info["report"]) == ["gap filling 50%"]

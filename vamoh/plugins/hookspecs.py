@@ -12,6 +12,7 @@ list (registration hooks) or a value that vamoh combines with the other plugins'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -151,4 +152,31 @@ def vamoh_trainer_settings(modality: Modality, config: Any) -> dict[str, Any]:
         >>> with vamoh.plugins.registered(Plugin()):
         ...     vamoh.plugins.trainer_settings(None, None)["log_every_n_steps"]
         5
+    """
+
+
+@hookspec
+def vamoh_demos() -> dict[str, Callable[..., int]]:
+    """Contribute demos for ``vamoh demo NAME``: a dict of name -> function.
+
+    ``vamoh demo`` calls ``function(output=folder, quick=flag)`` and exits with its return value
+    (0 on success). A demo writes everything into ``output`` (creating it) and says where;
+    ``quick=True`` must finish in seconds (tests run it). The first line of the function's
+    docstring is its description in ``vamoh demo --list``. ``vamoh demo`` without a name runs
+    ``climate`` when it is installed, else the built-in ``toy``.
+
+    Example:
+        >>> import vamoh
+        >>> def hello(output="vamoh-output", quick=False):
+        ...     "Say hello."
+        ...     print("hello from a demo")
+        ...     return 0
+        >>> class Plugin:
+        ...     @vamoh.plugins.hookimpl
+        ...     def vamoh_demos(self):
+        ...         return {"hello-example": hello}
+        >>> with vamoh.plugins.registered(Plugin()):
+        ...     vamoh.plugins.demos()["hello-example"](quick=True)
+        hello from a demo
+        0
     """

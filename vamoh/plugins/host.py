@@ -11,7 +11,7 @@ import importlib.metadata as md
 import os
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -26,6 +26,7 @@ __all__ = [
     "PluginError",
     "PluginWarning",
     "coordinate_systems",
+    "demos",
     "installed_plugins",
     "likelihoods",
     "manager",
@@ -251,10 +252,62 @@ def coordinate_systems() -> dict[str, type[CoordinateSystem]]:
     return _registry("vamoh_coordinate_systems", "name")
 
 
+def demos() -> dict[str, Callable[..., int]]:
+    """Demos from every plugin's ``vamoh_demos`` (name -> function), sorted by name.
+
+    A plugin whose hook fails becomes a warning; two plugins with the same demo name, a name that
+    is not a non-empty string or a demo that is not callable are a :class:`PluginError`. The
+    command line adds its built-in ``toy`` demo (``vamoh demo --list``).
+
+    Example:
+        >>> import vamoh
+        >>> all(callable(run) for run in vamoh.plugins.demos().values())
+        True
+    """
+    with _lock:
+        if "vamoh_demos" in _cache:
+            return _cache["vamoh_demos"]
+        found: dict[str, Callable[..., int]] = {}
+        owners: dict[str, str] = {}
+        pm = manager()
+        for impl in pm.hook.vamoh_demos.get_hookimpls():
+            plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
+            try:
+                contributed = dict(impl.function() or {})
+            except Exception as exc:
+                warnings.warn(
+                    f"vamoh plugin {plugin_name!r} failed in vamoh_demos() and is skipped: "
+                    f"{type(exc).__name__}: {exc}",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+                continue
+            for name, function in contributed.items():
+                if not isinstance(name, str) or not name or not callable(function):
+                    raise PluginError(
+                        f"plugin {plugin_name!r} returned {name!r}: {function!r} from "
+                        f"vamoh_demos(); give each demo a non-empty name and a callable."
+                    )
+                if name in found:
+                    raise PluginError(
+                        f"two plugins register demo {name!r}: {owners[name]!r} and "
+                        f"{plugin_name!r}. Uninstall one, or block one with VAMOH_PLUGINS=..."
+                    )
+                found[name] = function
+                owners[name] = plugin_name
+        ordered = dict(sorted(found.items()))
+        _cache["vamoh_demos"] = ordered
+        _cache["vamoh_demos:owners"] = owners
+        return ordered
+
+
 def owner(kind: str, name: str) -> str | None:
     """The plugin that registered ``name`` under ``kind`` (``"modalities"``, ``"readers"``...)."""
     hook_name = f"vamoh_{kind}"
-    _registry(hook_name, "name")
+    if kind == "demos":  # a name -> function dict, not a list of named objects
+        demos()
+    else:
+        _registry(hook_name, "name")
     return _cache.get(hook_name + ":owners", {}).get(name)
 
 

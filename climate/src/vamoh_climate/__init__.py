@@ -3,7 +3,8 @@
 Lat/lon fields (ERA5, NCEP, any CF-style netCDF or Zarr) and station series become points on the
 unit sphere; results come back as xarray with the input's coordinates, attrs and units. Also here:
 the classical baselines (:mod:`vamoh_climate.baselines`), area-weighted metrics
-(:mod:`vamoh_climate.metrics`) and offline cartopy maps (:mod:`vamoh_climate.plot`).
+(:mod:`vamoh_climate.metrics`), offline cartopy maps (:mod:`vamoh_climate.plot`), and
+:func:`to_zarr` / :func:`to_netcdf` for results with CF attrs.
 
 Example:
     >>> import vamoh_climate
@@ -14,5 +15,13 @@ Example:
 from vamoh_climate.modality import ClimateModality
 from vamoh_climate.readers import NetCDFReader, ZarrReader
 from vamoh_climate.sphere import SphereCoordinates
+from vamoh_climate.writers import to_netcdf, to_zarr
 
-__all__ = ["ClimateModality", "NetCDFReader", "SphereCoordinates", "ZarrReader"]
+__all__ = [
+    "ClimateModality",
+    "NetCDFReader",
+    "SphereCoordinates",
+    "ZarrReader",
+    "to_netcdf",
+    "to_zarr",
+]

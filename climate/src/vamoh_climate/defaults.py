@@ -13,12 +13,18 @@ from typing import Any
 
 from vamoh.config import PRESETS
 
-__all__ = ["PAPER_GRID", "default_config"]
+__all__ = ["CONDITIONING", "PAPER_GRID", "default_config"]
 
+# How conditional predictions (downscaling, gap filling) use the observations, for every climate
+# fit: "hybrid" learns the residual over the climatology-aware interpolation of
+# ClimateModality.interpolate; "local+hybrid" adds attention over the nearest observations.
+# Chosen by the ERA5 comparison in docs/guide/climate.md ("Choosing the conditioning").
+CONDITIONING = "hybrid"
 PAPER_GRID = (46, 90)  # the paper's ERA5 grid: latitude linspace(90, -90, 46) x 90 longitudes
 _POINT_DROPOUT = 0.5
 _SMALL_LIMIT = 4096  # below this many points, the small network
 _SUBSET_LIMIT = 20000  # above this many points, score a random subset per step
+_FPS_MINIMUM = 16  # fewer points: fewer than 4 first-layer centroids, random (see _small)
 
 
 def _small(n_points: int) -> dict[str, Any]:
@@ -31,7 +37,11 @@ def _small(n_points: int) -> dict[str, Any]:
         centroids.append(centroids[-1] // 4)
     layers = len(centroids)
     available = [max(1, int(n_points * (1.0 - _POINT_DROPOUT))), *centroids[:-1]]
+    # exact farthest-point sampling needs at least 4 observed points in a sample; a network of a
+    # handful of stations, thinned by gaps and point dropout, may have fewer
+    centroid_method = "random" if n_points < _FPS_MINIMUM else "fps"
     return dict(
+        centroid_method=centroid_method,
         dim_z=32,
         n_components=3,
         encoder_centroids=centroids,
@@ -58,6 +68,9 @@ def default_config(n_points: int, grid_shape: tuple[int, ...] | None = None) -> 
     The paper's grid gets Table 3's ERA5 preset with this modality's Gaussian likelihood (the
     preset's continuous Bernoulli needs [0, 1]-scaled data: ask for it explicitly with
     ``config={"likelihood": "continuous_bernoulli"}`` if the engine's normalisation suits it).
+    Fields of up to 20000 points condition with :data:`CONDITIONING`; larger ones keep the
+    paper's global latent and score a random subset of 8192 points per step, because the hybrid
+    baseline interpolates every point of every field in every step.
 
     Example:
         >>> cfg = default_config(32 * 48, (32, 48))
@@ -65,16 +78,21 @@ def default_config(n_points: int, grid_shape: tuple[int, ...] | None = None) -> 
         ([512, 128, 32], [9, 9, 9], [32, 64, 128])
         >>> default_config(46 * 90, (46, 90))["encoder_centroids"]
         [1024, 256, 64, 32, 16]
-        >>> default_config(5)["encoder_centroids"]
-        [1]
+        >>> default_config(5)["encoder_centroids"], default_config(5)["centroid_method"]
+        ([1], 'random')
+        >>> default_config(5)["conditioning"] == CONDITIONING, default_config(721 * 1440)["conditioning"]
+        (True, 'global')
     """
     if grid_shape is not None and tuple(grid_shape) == PAPER_GRID:
         preset = {k: v for k, v in PRESETS["era5"].items() if k not in ("likelihood",)}
-        return preset
+        return {**preset, "conditioning": CONDITIONING}
     if n_points < _SMALL_LIMIT:
-        return _small(n_points)
+        return {**_small(n_points), "conditioning": CONDITIONING}
     large = {k: v for k, v in PRESETS["era5"].items() if k not in ("likelihood", "max_epochs")}
     large["point_dropout"] = _POINT_DROPOUT
     if n_points > _SUBSET_LIMIT:
         large["points_per_sample"] = 8192
+        large["conditioning"] = "global"
+    else:
+        large["conditioning"] = CONDITIONING
     return large

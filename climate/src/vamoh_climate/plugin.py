@@ -8,9 +8,13 @@ Example:
     (True, True)
     >>> {"zarr", "netcdf"} <= set(vamoh.plugins.readers())
     True
+    >>> "climate" in vamoh.plugins.demos()
+    True
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from vamoh.coordinates import CoordinateSystem
 from vamoh.modality import Modality, Reader
@@ -19,7 +23,7 @@ from vamoh_climate.modality import ClimateModality
 from vamoh_climate.readers import NetCDFReader, ZarrReader
 from vamoh_climate.sphere import SphereCoordinates
 
-__all__ = ["vamoh_coordinate_systems", "vamoh_modalities", "vamoh_readers"]
+__all__ = ["vamoh_coordinate_systems", "vamoh_demos", "vamoh_modalities", "vamoh_readers"]
 
 
 @hookimpl
@@ -53,3 +57,16 @@ def vamoh_coordinate_systems() -> list[type[CoordinateSystem]]:
         ['sphere']
     """
     return [SphereCoordinates]
+
+
+@hookimpl
+def vamoh_demos() -> dict[str, Callable[..., int]]:
+    """``vamoh demo climate`` (the default ``vamoh demo``): real ERA5, downscaling, gap filling.
+
+    Example:
+        >>> sorted(vamoh_demos())
+        ['climate']
+    """
+    from vamoh_climate.demo import run_demo
+
+    return {"climate": run_demo}

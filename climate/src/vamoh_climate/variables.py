@@ -13,7 +13,12 @@ from typing import Any
 
 import xarray as xr
 
-from vamoh_climate.errors import SampleDimError, UnnamedDataError, VariableError
+from vamoh_climate.errors import (
+    ClimateDataError,
+    SampleDimError,
+    UnnamedDataError,
+    VariableError,
+)
 from vamoh_climate.units import dequantify
 
 __all__ = ["Selection", "as_dataset", "select"]
@@ -24,7 +29,8 @@ def as_dataset(data: Any) -> xr.Dataset:
 
     Raises:
         UnnamedDataError: a DataArray without a name.
-        TypeError: anything that is not xarray.
+        ClimateDataError: anything that is not xarray (e.g. the images or voxels given to a
+            climate model).
 
     Example:
         >>> import xarray as xr
@@ -39,9 +45,10 @@ def as_dataset(data: Any) -> xr.Dataset:
             )
         data = data.to_dataset(name=str(data.name), promote_attrs=False)
     if not isinstance(data, xr.Dataset):
-        raise TypeError(
+        raise ClimateDataError(
             f"climate data must be an xarray Dataset or DataArray; got {type(data).__name__}. "
-            f"Open files with vamoh.open_dataset(path) or xarray.open_dataset."
+            f"Open files with vamoh.open_dataset(path) or xarray.open_dataset; a model trained "
+            f"on climate data takes lat/lon fields only (is it the right model for this data?)."
         )
     return dequantify(data)
 

@@ -1,0 +1,264 @@
+"""The training climatology: the mean field of the training samples, anchor of the hybrid baseline.
+
+Most fine-scale structure of a climate field (coasts, orography, land/sea contrast) sits in the
+same place every day. Interpolating the *anomalies* from the training mean and adding the mean
+back keeps that structure, where interpolating the field itself smooths it away: on ERA5 this
+"climatology-aware" interpolation is the strongest classical baseline (see the data README), and
+the hybrid conditioning mode learns its residual over it.
+
+The climatology is part of the modality's fitted state (saved in checkpoints), so it is small: the
+mean of at most :data:`MAX_SAMPLES` evenly spaced training samples, and none at all for fields
+with more than :data:`MAX_VALUES` values (the plain interpolation is used there).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from vamoh.pointset import PointSet
+from vamoh_climate.grid import Domain, Geometry, cell_edges
+from vamoh_climate.interpolation import interpolate_grid
+from vamoh_climate.sphere import SphereCoordinates
+
+__all__ = ["MAX_SAMPLES", "MAX_VALUES", "Climatology", "mean_field"]
+
+MAX_SAMPLES = 512  # evenly spaced training samples averaged (bounded reading of large stores)
+MAX_VALUES = 2_000_000  # points x channels kept in the state (a 0.25 deg global grid, 2 vars)
+
+
+def mean_field(points: PointSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(N, C)`` mean field and ``(C,)`` channel mean and std of up to MAX_SAMPLES samples.
+
+    Samples are evenly spaced over the point set, read lazily (one dask pass) when the values are
+    dask arrays. Points never observed take their channel's mean.
+
+    Example:
+        >>> from vamoh_climate import ClimateModality
+        >>> from vamoh_climate.synthetic import global_field
+        >>> field, offset, scale = mean_field(ClimateModality().to_points(global_field(3, 4, 8)))
+        >>> field.shape, offset.shape, bool(scale[0] > 0)
+        ((32, 1), (1,), True)
+    """
+    n = points.n_samples
+    chosen = np.unique(np.linspace(0, n - 1, min(n, MAX_SAMPLES)).round().astype(np.int64))
+    values = points.values[chosen]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # points never observed: NaN, handled
+        if hasattr(values, "compute"):
+            import dask
+            import dask.array as da
+
+            field, offset, scale = dask.compute(
+                da.nanmean(values, axis=0),
+                da.nanmean(values, axis=(0, 1)),
+                da.nanstd(values, axis=(0, 1)),
+            )
+        else:
+            values = np.asarray(values, dtype=np.float64)
+            field = np.nanmean(values, axis=0)
+            offset = np.nanmean(values, axis=(0, 1))
+            scale = np.nanstd(values, axis=(0, 1))
+    field = np.asarray(field, dtype=np.float64)
+    offset = np.asarray(offset, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    offset = np.where(np.isfinite(offset), offset, 0.0)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    field = np.where(np.isfinite(field), field, offset[None, :])  # unseen points: channel mean
+    return field, offset, scale
+
+
+def _cell_of(centres: np.ndarray, axis: np.ndarray, *, periodic: bool) -> np.ndarray:
+    """The index of the ``axis`` cell holding each of ``centres`` (-1 outside every cell)."""
+    axis = np.unwrap(axis, period=360.0) if periodic else np.asarray(axis, dtype=np.float64)
+    descending = axis.size > 1 and axis[0] > axis[-1]
+    edges = np.sort(cell_edges(axis))
+    values = np.asarray(centres, dtype=np.float64)
+    if periodic:  # the representation of each longitude that lies east of the western edge
+        values = np.mod(values - edges[0], 360.0) + edges[0]
+    index = np.searchsorted(edges, values, side="right") - 1
+    index[(values < edges[0]) | (values >= edges[-1])] = -1
+    if descending:
+        index = np.where(index >= 0, axis.size - 1 - index, -1)
+    return index
+
+
+@dataclass(frozen=True, eq=False)
+class Climatology:
+    """The mean training field and the channel statistics that put it on the engine's scale.
+
+    The engine hands :meth:`ClimateModality.interpolate` values normalised per channel by the
+    training mean and standard deviation; ``offset`` and ``scale`` estimate the same statistics,
+    so :meth:`normalised` lives on (almost exactly) that scale. A small mismatch of the offset
+    cancels in :meth:`interpolate_anomalies`.
+
+    Attributes:
+        kind: ``"grid"`` (``lat``/``lon`` are the 1-D axes) or ``"points"`` (one entry per point).
+        lat, lon: where the mean field lives (degrees).
+        mean: ``(N, C)`` mean field in data units, points in the training order.
+        offset, scale: ``(C,)`` channel mean and standard deviation.
+        periodic: a grid that goes all the way round in longitude.
+        domain: the training data's lat/lon box; outside it the climatology is not used.
+
+    Example:
+        >>> from vamoh_climate import ClimateModality
+        >>> from vamoh_climate.synthetic import global_field
+        >>> clim = Climatology.of(ClimateModality().to_points(global_field(6, 8, 16)))
+        >>> clim.kind, clim.mean.shape, clim.periodic
+        ('grid', (128, 1), True)
+        >>> Climatology.from_state(clim.to_state()).mean.shape
+        (128, 1)
+    """
+
+    kind: Literal["grid", "points"]
+    lat: np.ndarray
+    lon: np.ndarray
+    mean: np.ndarray
+    offset: np.ndarray
+    scale: np.ndarray
+    periodic: bool
+    domain: Domain
+
+    @classmethod
+    def of(cls, points: PointSet) -> Climatology | None:
+        """The climatology of a climate point set (``None`` when it is too large to keep).
+
+        Example:
+            >>> from vamoh_climate import ClimateModality
+            >>> from vamoh_climate.synthetic import stations
+            >>> Climatology.of(ClimateModality().to_points(stations(4, 5))).kind
+            'points'
+        """
+        geometry: Geometry | None = getattr(points.layout, "geometry", None)
+        if geometry is None or points.n_samples == 0:
+            return None
+        if points.n_points * points.n_channels > MAX_VALUES:
+            return None
+        field, offset, scale = mean_field(points)
+        return cls(
+            kind=geometry.kind,
+            lat=np.asarray(geometry.lat, dtype=np.float64),
+            lon=np.asarray(geometry.lon, dtype=np.float64),
+            mean=field,
+            offset=offset,
+            scale=scale,
+            periodic=geometry.is_global,
+            domain=geometry.domain(),
+        )
+
+    # -- persistence (JSON-able, for checkpoints) ------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-able dict (lists of floats) for the modality's checkpoint state."""
+        return {
+            "kind": self.kind,
+            "lat": self.lat.tolist(),
+            "lon": self.lon.tolist(),
+            "mean": self.mean.T.tolist(),  # channel-major: one list per channel
+            "offset": self.offset.tolist(),
+            "scale": self.scale.tolist(),
+            "periodic": bool(self.periodic),
+            "domain": self.domain.to_dict(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Climatology:
+        """The inverse of :meth:`to_state`."""
+        return cls(
+            kind=state["kind"],
+            lat=np.asarray(state["lat"], dtype=np.float64),
+            lon=np.asarray(state["lon"], dtype=np.float64),
+            mean=np.asarray(state["mean"], dtype=np.float64).T.reshape(-1, len(state["offset"])),
+            offset=np.asarray(state["offset"], dtype=np.float64),
+            scale=np.asarray(state["scale"], dtype=np.float64),
+            periodic=bool(state["periodic"]),
+            domain=Domain.from_dict(state["domain"]),
+        )
+
+    # -- evaluation --------------------------------------------------------------------------
+    @property
+    def n_channels(self) -> int:
+        return int(self.mean.shape[1])
+
+    def normalised(self) -> np.ndarray:
+        """``(N, C)`` mean field on the engine's normalised scale."""
+        return (self.mean - self.offset) / self.scale
+
+    def covers(self, lat: np.ndarray, lon: np.ndarray) -> bool:
+        """Whether every point lies in the training domain (the climatology means nothing outside)."""
+        return bool(self.domain.contains(lat, lon).all())
+
+    def at(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """``(M, C)`` normalised climatology at points: a cubic spline through a gridded mean,
+        inverse-distance weighting on the sphere between stations.
+
+        Example:
+            >>> from vamoh_climate import ClimateModality
+            >>> from vamoh_climate.synthetic import global_field
+            >>> points = ClimateModality().to_points(global_field(6, 8, 16))
+            >>> clim = Climatology.of(points)
+            >>> lat, lon = points.layout.geometry.point_latlon()
+            >>> bool(np.allclose(clim.at(lat, lon), clim.normalised()))
+            True
+        """
+        lat = np.asarray(lat, dtype=np.float64).ravel()
+        lon = np.asarray(lon, dtype=np.float64).ravel()
+        field = self.normalised()[None]  # (1, N, C)
+        if self.kind == "grid":
+            return interpolate_grid(
+                self.lat, self.lon, field, lat, lon, method="cubic", periodic=self.periodic
+            )[0]
+        from vamoh.modality import Modality
+
+        sphere = SphereCoordinates()
+        source = PointSet(
+            coords=sphere.latlon_to_xyz(self.lat, self.lon),
+            values=field,
+            channels=tuple(f"c{i}" for i in range(self.n_channels)),
+            units=(None,) * self.n_channels,
+        )
+        # the engine's generic inverse-distance weighting, through the public Modality API
+        return Modality().interpolate(source, field, sphere.latlon_to_xyz(lat, lon))[0]
+
+    def observed_as(self, geometry: Geometry) -> np.ndarray:
+        """``(N, C)`` normalised climatology as ``geometry``'s points observe it.
+
+        A grid whose cells each hold several training grid points (block means of a coarser
+        grid, e.g. a downscaling input) observes the *mean* of the climatology over those
+        points; anything else observes its value at the point.
+
+        Example:
+            >>> from vamoh_climate import ClimateModality
+            >>> from vamoh_climate.baselines import block_mean
+            >>> from vamoh_climate.synthetic import global_field
+            >>> fine = global_field(6, 8, 16)
+            >>> m = ClimateModality()
+            >>> clim = Climatology.of(m.to_points(fine))
+            >>> coarse = m.to_points(block_mean(fine, 2)).layout.geometry
+            >>> block = clim.normalised().reshape(4, 2, 8, 2).mean(axis=(1, 3)).reshape(-1, 1)
+            >>> bool(np.allclose(clim.observed_as(coarse), block))
+            True
+        """
+        lat, lon = geometry.point_latlon()
+        values = self.at(lat, lon)
+        if geometry.kind != "grid" or self.kind != "grid":
+            return values
+        rows = _cell_of(self.lat, geometry.lat, periodic=False)
+        cols = _cell_of(self.lon, geometry.lon, periodic=True)
+        row_of, col_of = np.meshgrid(rows, cols, indexing="ij")
+        inside = ((row_of >= 0) & (col_of >= 0)).ravel()
+        cell = (row_of * geometry.lon.size + col_of).ravel()[inside]
+        n_cells = geometry.lat.size * geometry.lon.size
+        counts = np.bincount(cell, minlength=n_cells)
+        field = self.normalised()[inside]
+        sums = np.stack(
+            [
+                np.bincount(cell, weights=field[:, c], minlength=n_cells)
+                for c in range(field.shape[1])
+            ],
+            axis=-1,
+        )
+        cell_means = sums / np.maximum(counts, 1)[:, None]
+        return np.where(counts[:, None] >= 2, cell_means, values)
