@@ -275,6 +275,7 @@ class Model:
         self.state = state
         self.info = info or {}
         self.n_samples = 8  # latent draws for predictive mean and std
+        self.seed = 0  # latent draws are seeded: the same call gives the same answer
         # multiplies every predictive std; set by calibrate() on held-out samples after fit
         self.std_scale = float(self.info.get("std_scale", 1.0))
         self.batch_size = 16  # samples per forward pass at inference
@@ -345,7 +346,8 @@ class Model:
                 tgt_scale=torch.ones(b, device=device),
                 base=base,
             )
-            pred = self.network.predict(batch, n_samples=n_samples)
+            generator = torch.Generator(device=device).manual_seed(self.seed + int(idx[0]))
+            pred = self.network.predict(batch, n_samples=n_samples, generator=generator)
             means.append(self.normaliser.inverse(pred.mean.cpu().numpy()))
             stds.append(self.normaliser.inverse_std(pred.std.cpu().numpy()) * self.std_scale)
             probs.append(pred.probs.cpu().numpy())

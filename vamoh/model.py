@@ -267,6 +267,7 @@ class VaMoH(nn.Module):
         n_samples: int = 8,
         chunk_size: int = 65536,
         z: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
     ) -> Prediction:
         """Posterior-predictive mean, std and component probabilities at ``batch.tgt_x``.
 
@@ -274,11 +275,20 @@ class VaMoH(nn.Module):
         moments per draw, combined by the law of total variance. Query points are decoded in
         chunks of at most ``chunk_size`` rows (draws x samples x points), so a million points
         fit in memory. Pass ``z`` ``(S, B, D)`` to decode given latents
-        (unconditional sampling).
+        (unconditional sampling), and a ``generator`` for repeatable latent draws.
         """
         if z is None:
             q = self.encode(batch)
-            z = q.loc[None] if n_samples == 0 else q.sample((n_samples,))  # (S, B, D)
+            if n_samples == 0:
+                z = q.loc[None]  # (1, B, D)
+            else:  # (S, B, D); a seeded generator makes predictions repeatable
+                eps = torch.randn(
+                    (n_samples, *q.loc.shape),
+                    generator=generator,
+                    device=q.loc.device,
+                    dtype=q.loc.dtype,
+                )
+                z = q.loc + q.scale * eps
         s, b, _ = z.shape
         m = batch.tgt_x.shape[-2]
         # chunk_size bounds decoded rows (draws x samples x points): memory stays flat however

@@ -221,3 +221,12 @@ def test_fit_calibrates_intervals_and_reports_against_the_baseline(toy, tmp_path
     assert 0.75 <= scores["coverage90"] <= 1.0
     again = vamoh.load(model.save(tmp_path / "calibrated.vamoh"))
     assert again.std_scale == pytest.approx(factor)
+
+
+def test_predictions_are_repeatable(toy) -> None:
+    data = waves(12)
+    model = vamoh.fit(data, modality="toy", max_epochs=1, progress=False, config=TINY)
+    gaps = data[:3].copy()
+    gaps[:, ::3] = np.nan
+    first, second = model.impute(gaps), model.impute(gaps)
+    np.testing.assert_array_equal(first["v0_std"].values, second["v0_std"].values)
