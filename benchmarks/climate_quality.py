@@ -862,7 +862,11 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
             f"{COIN_PLUS_PLUS_PSNR} dB (latent 8) on the paper's global 46x90 ERA5 set; these "
             "fields are regional crops of other data and periods, so the numbers are not "
             "comparable one to one. The training-mean row is a floor that ignores the "
-            "observations.",
+            "observations. Caution: in hybrid mode (this benchmark's config) the model's base "
+            "is an interpolation of the observed points, which reproduces a complete field "
+            "almost exactly, so a hybrid reconstruction PSNR says little about the latent; "
+            "COIN++ and the paper reconstruct through a compressed latent (conditioning "
+            "'global' in climate_ablations).",
         ),
         table(
             "vamoh training budget",
