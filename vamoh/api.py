@@ -209,7 +209,7 @@ def fit(
     if n_val:
         shown = val_idx[:_REPORT_SAMPLES]
         val_points = points.with_values(values[np.asarray(shown)])
-        model.calibrate(val_points)
+        model.calibrate(points.with_values(values[np.asarray(val_idx[:_CALIBRATION_SAMPLES])]))
     if report and n_val:
         train_points = points.with_values(train_values)
         model.info["report"] = mod.validation_report(model, train_points, val_points)
@@ -218,7 +218,9 @@ def fit(
     return model
 
 
-_REPORT_SAMPLES = 32  # enough held-out samples for a stable score, few enough to take seconds
+# enough held-out samples for stable scores, few enough to take seconds and bounded memory
+_REPORT_SAMPLES = 16
+_CALIBRATION_SAMPLES = 8
 
 
 def format_report(report: dict[str, dict[str, float]], n_samples: int | None = None) -> str:

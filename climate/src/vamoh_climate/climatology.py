@@ -13,7 +13,6 @@ with more than :data:`MAX_VALUES` values (the plain interpolation is used there)
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,8 +32,8 @@ MAX_VALUES = 2_000_000  # points x channels kept in the state (a 0.25 deg global
 def mean_field(points: PointSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(N, C)`` mean field and ``(C,)`` channel mean and std of up to MAX_SAMPLES samples.
 
-    Samples are evenly spaced over the point set, read lazily (one dask pass) when the values are
-    dask arrays. Points never observed take their channel's mean.
+    Samples are evenly spaced over the point set and read a block at a time, so lazy stores are
+    averaged in bounded memory. Points never observed take their channel's mean.
 
     Example:
         >>> from vamoh_climate import ClimateModality
@@ -45,23 +44,22 @@ def mean_field(points: PointSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     n = points.n_samples
     chosen = np.unique(np.linspace(0, n - 1, min(n, MAX_SAMPLES)).round().astype(np.int64))
-    values = points.values[chosen]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # points never observed: NaN, handled
-        if hasattr(values, "compute"):
-            import dask
-            import dask.array as da
-
-            field, offset, scale = dask.compute(
-                da.nanmean(values, axis=0),
-                da.nanmean(values, axis=(0, 1)),
-                da.nanstd(values, axis=(0, 1)),
-            )
-        else:
-            values = np.asarray(values, dtype=np.float64)
-            field = np.nanmean(values, axis=0)
-            offset = np.nanmean(values, axis=(0, 1))
-            scale = np.nanstd(values, axis=(0, 1))
+    subset = points.with_values(points.values[chosen])
+    c = points.n_channels
+    count, total = np.zeros((points.n_points, c)), np.zeros((points.n_points, c))
+    total_sq = np.zeros(c)
+    # a block of samples at a time (~32 MB): memory stays flat however large the store
+    for block in subset.blocks(max(1, 2**22 // max(1, points.n_points * c))):
+        finite = np.isfinite(block)
+        filled = np.where(finite, block, 0.0)
+        count += finite.sum(axis=0)
+        total += filled.sum(axis=0)
+        total_sq += (filled**2).sum(axis=(0, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        field = total / count
+        n_channel = count.sum(axis=0)
+        offset = total.sum(axis=0) / n_channel
+        scale = np.sqrt(np.maximum(total_sq / n_channel - offset**2, 0.0))
     field = np.asarray(field, dtype=np.float64)
     offset = np.asarray(offset, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
