@@ -302,7 +302,7 @@ def test_float_normalisation_option() -> None:
 @pytest.mark.parametrize("size", [(6, 5), (16, 16), (28, 28), (64, 64), (96, 80), (256, 256)])
 @pytest.mark.parametrize("gpu", [False, True])
 def test_default_config_fits_the_image(size: tuple[int, int], gpu: bool) -> None:
-    from vamoh_images.presets import image_config
+    from vamoh_images.presets import CONDITIONING, image_config
 
     cfg = image_config(*size, gpu=gpu)
     config = VaMoHConfig().replace(**cfg).validate()
@@ -313,6 +313,10 @@ def test_default_config_fits_the_image(size: tuple[int, int], gpu: bool) -> None
     assert n_points * (1 - config.point_dropout) >= config.encoder_centroids[0]
     if not gpu:
         assert config.flow_layers <= 10 and max(config.encoder_channels) <= 128
+    assert config.conditioning == CONDITIONING == "local"
+    # on a CPU the local path scores an unbiased subset of target pixels per step
+    expected = 1024 if not gpu and n_points > 1024 else None
+    assert config.likelihood_points == expected
     if size == (256, 256):
         assert config.points_per_sample == 16384 and config.dim_z == 64
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import scipy.io
 from PIL import Image
 
 import vamoh
+from vamoh.modality import Reader
 from vamoh_images import (
     CorruptImageError,
     EmptyFolderError,
@@ -22,6 +24,7 @@ from vamoh_images import (
     ImageDataError,
     ImageFolderReader,
     MatlabImageReader,
+    MissingImageFileError,
     MixedImageSizesError,
     NumpyImageReader,
     UnsupportedDtypeError,
@@ -148,9 +151,40 @@ def test_sixteen_bit_images_are_unsupported(tmp_path: Path) -> None:
         ImageFolderReader().open(tmp_path)
 
 
-def test_missing_path_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        ImageFolderReader().open(tmp_path / "nowhere")
+MISSING_NAMES = [
+    "face.png",
+    "stack.npy",
+    "t10k-images-idx3-ubyte.gz",
+    "shapes.h5",
+    "faces.mat",
+]
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [ImageFolderReader(), NumpyImageReader(), IdxReader(), Hdf5ImageReader(), MatlabImageReader()],
+    ids=lambda r: r.name,
+)
+def test_every_reader_names_a_missing_path(tmp_path: Path, reader: Reader) -> None:
+    missing = tmp_path / "gone" / "t10k-images-idx3-ubyte"
+    with pytest.raises(MissingImageFileError, match=r"no such .*t10k-images-idx3-ubyte") as info:
+        reader.open(missing)
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ImageDataError)
+    assert isinstance(info.value, ValueError) and info.value.filename == str(missing)
+
+
+@pytest.mark.parametrize("name", MISSING_NAMES)
+def test_open_dataset_names_a_missing_file(tmp_path: Path, name: str) -> None:
+    with pytest.raises(MissingImageFileError, match=re.escape(name)) as info:
+        vamoh.open_dataset(tmp_path / name)
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ValueError)
+
+
+def test_missing_idx_labels_file_is_named(tmp_path: Path) -> None:
+    images = tmp_path / "a-images-idx3-ubyte"
+    images.write_bytes(_idx_bytes(shapes_images(2, 6)))
+    with pytest.raises(MissingImageFileError, match=r"lost-labels"):
+        IdxReader().open(images, labels=tmp_path / "lost-labels-idx1-ubyte")
 
 
 # -- .npy -------------------------------------------------------------------------------------
@@ -304,3 +338,46 @@ def test_mat_layouts_and_errors(tmp_path: Path) -> None:
 def test_every_reader_is_registered() -> None:
     names = set(vamoh.plugins.readers())
     assert {"image_folder", "numpy_images", "idx", "hdf5_images", "matlab_images"} <= names
+
+
+# -- bad input through every path a user takes ---------------------------------------------------
+
+
+def test_unsupported_dtypes_in_idx_and_hdf5_files_are_named(tmp_path: Path) -> None:
+    values = np.arange(2 * 4 * 4, dtype=">i2").reshape(2, 4, 4)
+    header = bytes([0, 0, 0x0B, 3]) + np.asarray(values.shape, ">u4").tobytes()
+    idx = tmp_path / "deep-images-idx3-ubyte"
+    idx.write_bytes(header + values.tobytes())
+    with pytest.raises(UnsupportedDtypeError, match=r"deep-images-idx3-ubyte.*int16"):
+        vamoh.open_dataset(idx)
+    h5 = tmp_path / "deep.h5"
+    with h5py.File(h5, "w") as f:
+        f.create_dataset("images", data=np.zeros((3, 6, 6), np.uint16))
+    with pytest.raises(UnsupportedDtypeError, match=r"deep\.h5.*uint16"):
+        vamoh.open_dataset(h5)
+
+
+def test_fit_rejects_unsupported_dtypes_before_training() -> None:
+    import xarray as xr
+
+    data = xr.DataArray(np.zeros((4, 8, 8), np.int16), dims=("image", "y", "x"), name="pixels")
+    with pytest.raises(UnsupportedDtypeError, match=r"int16.*astype\('uint8'\)"):
+        vamoh.fit(data, modality="images", max_epochs=1, progress=False)
+
+
+def test_empty_folder_through_open_dataset(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    (downloads / ".cache").mkdir(parents=True)  # hidden entries do not count
+    with pytest.raises(EmptyFolderError, match=r"the folder is empty: .*downloads"):
+        vamoh.open_dataset(downloads)
+    (downloads / "readme.txt").write_text("images come later")
+    with pytest.raises(EmptyFolderError, match=r"holds no image files: .*downloads"):
+        vamoh.open_dataset(downloads, reader="image_folder")
+
+
+def test_mixed_sizes_in_class_subfolders_are_named(tmp_path: Path) -> None:
+    for label, size in (("small", 6), ("large", 9)):
+        (tmp_path / label).mkdir()
+        Image.fromarray(np.zeros((size, size), np.uint8)).save(tmp_path / label / "a.png")
+    with pytest.raises(MixedImageSizesError, match=r"6x6.*9x9|9x9.*6x6"):
+        vamoh.open_dataset(tmp_path)

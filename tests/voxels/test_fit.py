@@ -113,3 +113,37 @@ def test_save_and_load(model: vamoh.Model, shapes16: xr.Dataset, tmp_path: Path)
     theirs = loaded.reconstruct(data).occupancy.values
     torch.manual_seed(0)
     np.testing.assert_allclose(theirs, model.reconstruct(data).occupancy.values, atol=1e-5)
+
+
+class _RecordingVoxels(VoxelModality):
+    """The voxels modality, noting the occupied share of every training subset it draws."""
+
+    def __init__(self, **options: bool) -> None:
+        super().__init__(**options)
+        self.occupied_shares: list[float] = []
+
+    def sample_points(self, values: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        chosen = super().sample_points(values, n, rng)
+        picked = np.take_along_axis(values[..., 0], chosen, axis=1)  # (b, n)
+        self.occupied_shares.append(float(np.nanmean(picked)))
+        return chosen
+
+
+def test_fit_with_balanced_occupancy(shapes16: xr.Dataset, tmp_path: Path) -> None:
+    modality = _RecordingVoxels(balance_occupancy=True)
+    model = vamoh.fit(
+        shapes16,
+        modality=modality,
+        config=TINY,
+        max_epochs=2,
+        progress=False,
+        checkpoint_dir=tmp_path,
+    )
+    # every step drew its 512 voxels per shape through the modality: up to half of them
+    # occupied (all the occupied voxels of a small shape), where uniform draws find about 5%
+    shares = np.asarray(modality.occupied_shares)
+    assert len(shares) >= 4 and shares.max() <= 0.5 + 1e-9
+    assert shares.min() > 3 * float(shapes16.occupancy.mean())
+    assert all(np.isfinite(v) for v in model.info["metrics"].values())
+    recon = model.reconstruct(shapes16.isel(shape=slice(0, 2)))
+    assert _in_unit_interval(recon.occupancy)

@@ -20,6 +20,7 @@ from vamoh_images.errors import (
     EmptyFolderError,
     ImageDataError,
     ImageShapeError,
+    MissingImageFileError,
     MixedImageSizesError,
     UnsupportedDtypeError,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "ImageModality",
     "ImageShapeError",
     "MatlabImageReader",
+    "MissingImageFileError",
     "MixedImageSizesError",
     "NumpyImageReader",
     "PixelGridCoordinates",

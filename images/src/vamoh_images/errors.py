@@ -8,13 +8,19 @@ Example:
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+from typing import Any
+
 __all__ = [
     "CorruptImageError",
     "EmptyFolderError",
     "ImageDataError",
     "ImageShapeError",
+    "MissingImageFileError",
     "MixedImageSizesError",
     "UnsupportedDtypeError",
+    "existing_path",
 ]
 
 
@@ -72,3 +78,42 @@ class ImageShapeError(ImageDataError):
         >>> isinstance(ImageShapeError("no y/x dims"), ImageDataError)
         True
     """
+
+
+class MissingImageFileError(FileNotFoundError, ImageDataError):
+    """A path given to a reader does not exist.
+
+    It is a ``FileNotFoundError`` (what Python code expects of a missing file) and an
+    :class:`ImageDataError` (so ``except ValueError`` around bad input catches it too); its
+    ``filename`` is the path.
+
+    Example:
+        >>> error = MissingImageFileError(2, "no such image file", "faces.mat")
+        >>> isinstance(error, FileNotFoundError), isinstance(error, ValueError), error.filename
+        (True, True, 'faces.mat')
+        >>> str(error)
+        "[Errno 2] no such image file: 'faces.mat'"
+    """
+
+
+def existing_path(path: Any, what: str = "image file") -> Path:
+    """``path`` as a ``Path`` when it exists, else a :class:`MissingImageFileError` naming it.
+
+    Args:
+        path: a file or folder path.
+        what: how the message calls it (``"IDX file"``, ``"image file or folder"``...).
+
+    Example:
+        >>> existing_path("/no/such/faces.mat", "MATLAB file")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        vamoh_images.errors.MissingImageFileError: [Errno 2] no such MATLAB file ...
+    """
+    candidate = Path(path)
+    if not candidate.exists():
+        raise MissingImageFileError(
+            errno.ENOENT,
+            f"no such {what} (check the spelling; relative paths start at {Path.cwd()})",
+            str(candidate),
+        )
+    return candidate

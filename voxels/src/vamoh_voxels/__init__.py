@@ -22,6 +22,7 @@ from vamoh_voxels.errors import (
     BinvoxFormatError,
     EmptyShapeError,
     MeshFormatError,
+    MissingVoxelFileError,
     OccupancyArrayError,
     VoxelError,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "EmptyShapeError",
     "MeshFormatError",
     "MeshReader",
+    "MissingVoxelFileError",
     "OccupancyArrayError",
     "OccupancyArrayReader",
     "ShapeNetReader",

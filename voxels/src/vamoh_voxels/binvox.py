@@ -18,7 +18,7 @@ from trimesh.exchange.binvox import binvox_bytes, parse_binvox
 
 from vamoh.modality import Reader
 from vamoh_voxels.arrays import EmptyPolicy, occupancy_dataset
-from vamoh_voxels.errors import BinvoxFormatError, EmptyShapeError
+from vamoh_voxels.errors import BinvoxFormatError, EmptyShapeError, existing_path
 from vamoh_voxels.grid import downsample_occupancy
 
 __all__ = ["BinvoxGrid", "BinvoxReader", "open_binvox_files", "read_binvox", "write_binvox"]
@@ -57,8 +57,8 @@ def read_binvox(path: str | Path) -> BinvoxGrid:
         >>> np.argwhere(read_binvox(path).occupancy).tolist()
         [[1, 2, 3]]
     """
-    path = Path(path)
-    raw = path.read_bytes()  # a missing file is a FileNotFoundError that names it
+    path = existing_path(path, "binvox file")
+    raw = path.read_bytes()
     try:
         parsed = parse_binvox(io.BytesIO(raw))
         dims = tuple(int(d) for d in np.asarray(parsed.shape).ravel())

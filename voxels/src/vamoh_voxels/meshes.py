@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from vamoh.modality import Reader
 from vamoh_voxels.arrays import occupancy_dataset
-from vamoh_voxels.errors import MeshFormatError
+from vamoh_voxels.errors import MeshFormatError, existing_path
 
 __all__ = ["MESH_FORMATS", "MeshReader", "load_mesh", "voxelize_mesh"]
 
@@ -42,8 +42,7 @@ def load_mesh(path: str | Path) -> trimesh.Trimesh:
             f"{path}: unknown mesh format {suffix or '(no suffix)'!r}; supported: "
             f"{', '.join(MESH_FORMATS)}. Convert the mesh (e.g. with trimesh or meshlab)."
         )
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file.")
+    existing_path(path, f"{suffix[1:].upper()} mesh file")
     try:
         mesh = trimesh.load(path, file_type=suffix[1:], force="mesh")
     except Exception as exc:  # trimesh's parsers raise many types on corrupt input

@@ -17,7 +17,7 @@ import xarray as xr
 
 from vamoh.modality import Reader
 from vamoh_voxels.arrays import EmptyPolicy, occupancy_dataset
-from vamoh_voxels.errors import OccupancyArrayError
+from vamoh_voxels.errors import OccupancyArrayError, existing_path
 
 __all__ = ["OccupancyArrayReader", "array_file_stem", "looks_like_voxels", "read_array_file"]
 
@@ -87,9 +87,7 @@ def read_array_file(path: str | Path) -> np.ndarray:
         >>> read_array_file(path).shape
         (1, 2, 2, 2)
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file.")
+    path = existing_path(path, "occupancy array file")
     try:
         with _open(path) as stream:
             return np.load(stream, allow_pickle=False)
@@ -126,7 +124,9 @@ class OccupancyArrayReader(Reader):
             return False
         candidate = Path(str(path))
         if not candidate.is_file():
-            return True  # nothing to peek at: claim by suffix, and open() names the missing file
+            # nothing to peek at: a missing .npy.gz is ours to report; a missing .npy is left to
+            # the image reader, so exactly one reader names the missing file
+            return candidate.name.lower().endswith(".npy.gz")
         shape = _header_shape(candidate)
         if shape is None:
             # an unreadable .npy.gz is ours to report; a bare .npy is left to the image reader

@@ -20,7 +20,7 @@ import xarray as xr
 from vamoh.modality import Reader
 from vamoh_voxels.arrays import EmptyPolicy
 from vamoh_voxels.binvox import open_binvox_files
-from vamoh_voxels.errors import BinvoxFormatError
+from vamoh_voxels.errors import BinvoxFormatError, existing_path
 
 __all__ = ["ShapeNetReader", "find_shapenet_files"]
 
@@ -111,7 +111,7 @@ class ShapeNetReader(Reader):
     ) -> xr.Dataset:
         if kwargs:
             raise TypeError(f"shapenet reader got unknown options {sorted(kwargs)}.")
-        directory = Path(path)
+        directory = existing_path(path, "ShapeNet folder")
         if not directory.is_dir():
             raise NotADirectoryError(f"{directory}: the shapenet reader opens folders.")
         files, synsets, models = find_shapenet_files(directory)

@@ -23,6 +23,7 @@ from vamoh_images.errors import (
     ImageDataError,
     MixedImageSizesError,
     UnsupportedDtypeError,
+    existing_path,
 )
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolderReader"]
@@ -45,12 +46,16 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if _is_image(p))
 
 
+def _is_empty_folder(folder: Path) -> bool:
+    """No entries at all, hidden ones (``.DS_Store``) aside."""
+    return not any(not entry.name.startswith(".") for entry in folder.iterdir())
+
+
 def _collect(path: Path) -> tuple[list[Path], list[str] | None]:
     """(image files, class label per file or None)."""
+    existing_path(path, "image file or folder")
     if path.is_file():
         return [path], None
-    if not path.is_dir():
-        raise FileNotFoundError(f"no such image file or folder: {str(path)!r}.")
     top = _images_in(path)
     if top:
         return top, None
@@ -61,9 +66,10 @@ def _collect(path: Path) -> tuple[list[Path], list[str] | None]:
         files.extend(found)
         labels.extend([sub.name] * len(found))
     if not files:
+        what = "the folder is empty" if _is_empty_folder(path) else "it holds no image files"
         raise EmptyFolderError(
-            f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in {str(path)!r} or its immediate "
-            f"subfolders; point to a folder of images."
+            f"{what}: {str(path)!r} has no image files ({', '.join(IMAGE_EXTENSIONS)}) at the "
+            f"top or in its immediate subfolders; point to a folder of images."
         )
     return files, labels
 
@@ -134,10 +140,12 @@ class ImageFolderReader(Reader):
     description: ClassVar[str] = "a folder (or class subfolders) of PNG/JPEG/... images, via Pillow"
 
     def guess_can_open(self, path: Any) -> bool:
-        """An image file, or a folder with image files at the top or one level down."""
+        """An image file, a folder with image files at the top or one level down, or an empty
+        folder without a suffix (so ``vamoh.open_dataset`` reports it as empty instead of
+        unrecognised; ``era5.zarr/`` and the like stay with their own readers)."""
         p = Path(path)
         if p.is_dir():
-            if any(_is_image(f) for f in p.iterdir()):
+            if (not p.suffix and _is_empty_folder(p)) or any(_is_image(f) for f in p.iterdir()):
                 return True
             subs = [s for s in p.iterdir() if s.is_dir()][:_SUBFOLDERS_CHECKED]
             return any(any(_is_image(f) for f in s.iterdir()) for s in subs)

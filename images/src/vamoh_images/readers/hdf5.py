@@ -15,7 +15,7 @@ import xarray as xr
 
 from vamoh.modality import Reader
 from vamoh_images.arrays import IMAGE_DIM, check_pixel_dtype, from_array
-from vamoh_images.errors import CorruptImageError, ImageDataError
+from vamoh_images.errors import CorruptImageError, ImageDataError, existing_path
 from vamoh_images.readers.npy import looks_like_images
 
 __all__ = ["Hdf5ImageReader"]
@@ -101,11 +101,9 @@ class Hdf5ImageReader(Reader):
         """
         import h5py
 
-        p = Path(path)
+        p = existing_path(path, "HDF5 file")
         try:
             handle = h5py.File(p, "r")
-        except FileNotFoundError:
-            raise
         except OSError as exc:
             raise CorruptImageError(f"cannot open HDF5 file {str(p)!r} ({exc}).") from exc
         try:

@@ -16,7 +16,7 @@ import xarray as xr
 
 from vamoh.modality import Reader
 from vamoh_images.arrays import CHANNEL_DIM, IMAGE_DIM, X_DIM, Y_DIM, check_pixel_dtype, from_array
-from vamoh_images.errors import CorruptImageError, ImageDataError
+from vamoh_images.errors import CorruptImageError, ImageDataError, existing_path
 
 __all__ = ["IdxReader", "read_idx"]
 
@@ -53,7 +53,7 @@ def read_idx(path: Any) -> np.ndarray:
         >>> read_idx(path).tolist()
         [7, 8, 9]
     """
-    p = Path(path)
+    p = existing_path(path, "IDX file")
     try:
         with _open_binary(p) as fh:
             raw = fh.read()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -17,7 +16,12 @@ import xarray as xr
 
 from vamoh.modality import Reader
 from vamoh_images.arrays import CHANNEL_DIM, IMAGE_DIM, X_DIM, Y_DIM, check_pixel_dtype, from_array
-from vamoh_images.errors import CorruptImageError, ImageDataError, ImageShapeError
+from vamoh_images.errors import (
+    CorruptImageError,
+    ImageDataError,
+    ImageShapeError,
+    existing_path,
+)
 
 __all__ = ["MatlabImageReader", "matlab_images"]
 
@@ -140,9 +144,7 @@ class MatlabImageReader(Reader):
         """
         import scipy.io
 
-        p = Path(path)
-        if not p.exists():
-            raise FileNotFoundError(f"no such MATLAB file: {str(p)!r}.")
+        p = existing_path(path, "MATLAB file")
         try:
             content = scipy.io.loadmat(p)
         except NotImplementedError as exc:

@@ -11,7 +11,7 @@ import xarray as xr
 
 from vamoh.modality import Reader
 from vamoh_images.arrays import check_pixel_dtype, from_array
-from vamoh_images.errors import CorruptImageError
+from vamoh_images.errors import CorruptImageError, existing_path
 
 __all__ = ["NumpyImageReader", "looks_like_images"]
 
@@ -86,11 +86,9 @@ class NumpyImageReader(Reader):
         mmap: bool = True,
     ) -> xr.Dataset:
         """Read ``path`` as ``(image, y, x, channel)``; ``dims``/``labels`` as in ``from_array``."""
-        p = Path(path)
+        p = existing_path(path, ".npy file")
         try:
             array = np.load(p, mmap_mode="r" if mmap else None, allow_pickle=False)
-        except FileNotFoundError:
-            raise
         except (OSError, ValueError, EOFError) as exc:
             raise CorruptImageError(
                 f"cannot read numpy file {str(p)!r} ({exc}); it must be a .npy array saved with "
