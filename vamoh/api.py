@@ -125,7 +125,13 @@ def fit(
     n_val = math.ceil(len(usable) * val_fraction) if val_fraction > 0 and len(usable) > 1 else 0
     train_idx, val_idx = usable[: len(usable) - n_val], usable[len(usable) - n_val :]
     values = points.values
-    train_values = values[np.asarray(train_idx)] if len(train_idx) < points.n_samples else values
+    if len(train_idx) == points.n_samples:
+        train_values = values
+    elif len(train_idx) and train_idx[-1] - train_idx[0] == len(train_idx) - 1:
+        # a slice keeps a lazy store's chunks; an index array makes dask merge them into one
+        train_values = values[int(train_idx[0]) : int(train_idx[-1]) + 1]
+    else:
+        train_values = values[np.asarray(train_idx)]
     # the modality's fitted state (e.g. a climatology) sees the training samples only
     state = mod.state(points.with_values(train_values))
     mod = mod.with_state(state)

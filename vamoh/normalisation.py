@@ -95,7 +95,7 @@ def sample_blocks(values: Any, budget: int = 2**22) -> Iterator[np.ndarray]:
     for start in range(0, values.shape[0], size):
         block = values[start : start + size]
         if hasattr(block, "compute"):
-            block = block.compute()
+            block = block.compute(scheduler="synchronous")
         yield np.asarray(block, dtype=np.float64)
 
 

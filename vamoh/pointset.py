@@ -97,7 +97,8 @@ class PointSet:
         else:
             block = self.values[np.asarray(index)]
         if hasattr(block, "compute"):
-            block = block.compute()
+            # one thread: the threaded scheduler's per-thread arenas grow RSS with store size
+            block = block.compute(scheduler="synchronous")
         return np.asarray(block, dtype=dtype)
 
     def blocks(self, size: int = 64, dtype: type = np.float64) -> Iterator[np.ndarray]:

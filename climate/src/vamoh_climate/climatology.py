@@ -44,12 +44,13 @@ def mean_field(points: PointSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     n = points.n_samples
     chosen = np.unique(np.linspace(0, n - 1, min(n, MAX_SAMPLES)).round().astype(np.int64))
-    subset = points.with_values(points.values[chosen])
     c = points.n_channels
     count, total = np.zeros((points.n_points, c)), np.zeros((points.n_points, c))
     total_sq = np.zeros(c)
     # a block of samples at a time (~32 MB): memory stays flat however large the store
-    for block in subset.blocks(max(1, 2**22 // max(1, points.n_points * c))):
+    size = max(1, 2**22 // max(1, points.n_points * c))
+    for start in range(0, len(chosen), size):
+        block = points.samples(chosen[start : start + size], dtype=np.float64)
         finite = np.isfinite(block)
         filled = np.where(finite, block, 0.0)
         count += finite.sum(axis=0)
