@@ -11,6 +11,7 @@ from vamoh.detection import detect_modality
 from vamoh.pointset import PointSet
 from vamoh.testing import check_modality
 from vamoh_voxels import OccupancyArrayError, VoxelModality, occupancy_dataset
+from vamoh_voxels.modality import BALANCE_OCCUPANCY, CONDITIONING
 
 from .conftest import make_shapes
 
@@ -198,7 +199,7 @@ def test_balanced_sampling() -> None:
     assert picked.sum(axis=1).tolist() == [30.0, 30.0]  # all occupied, topped up with empty
     assert np.isfinite(picked).all()
     assert all(len(set(row)) == 100 for row in balanced.tolist())
-    uniform = VoxelModality().sample_points(values, 100, rng)
+    uniform = VoxelModality(balance_occupancy=False).sample_points(values, 100, rng)
     assert np.take_along_axis(values[..., 0], uniform, axis=1).sum() < 30
     values[:, :600] = 1.0
     values[1, 500:] = np.nan
@@ -211,6 +212,8 @@ def test_default_config_scales_down(modality: VoxelModality, shapes: xr.Dataset)
     assert small["likelihood"] == "bernoulli" and small["points_per_sample"] == 4096
     assert small["encoder_centroids"] == [512, 64, 8, 8, 8]
     assert small["dim_z"] == 32 and small["n_components"] == 3 and small["flow_layers"] == 40
+    assert small["conditioning"] == CONDITIONING == "global"
+    assert modality.balance_occupancy is BALANCE_OCCUPANCY is True
     vamoh.VaMoHConfig().replace(**small).validate()
     big = modality.to_points(occupancy_dataset(np.ones((1, 32, 32, 32))))
     config = modality.default_config(big)
