@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vamoh.plugins import host as plugin_manager
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AmbiguousDataError",
+    "MissingPathError",
     "NoHandlerError",
     "detect_modality",
     "detect_reader",
@@ -29,6 +31,10 @@ _EXTRAS_HINT = (
 
 class NoHandlerError(ValueError):
     """No installed modality or reader claims the data."""
+
+
+class MissingPathError(NoHandlerError, FileNotFoundError):
+    """A local path that does not exist and that no reader claims by its name."""
 
 
 class AmbiguousDataError(ValueError):
@@ -153,4 +159,13 @@ def open_dataset(
         ...     vamoh.open_dataset("x.fake").attrs["source"]
         'x.fake'
     """
-    return detect_reader(path, reader).open(path, **kwargs)
+    try:
+        chosen = detect_reader(path, reader)
+    except NoHandlerError as exc:
+        local = isinstance(path, (str, Path)) and "://" not in str(path)
+        if local and not Path(path).exists():
+            raise MissingPathError(
+                f"{path} does not exist; check the path (no reader could claim it)."
+            ) from exc
+        raise
+    return chosen.open(path, **kwargs)

@@ -169,3 +169,14 @@ def test_vamoh_plugins_selects_entry_points() -> None:
     assert "sensors" in seen["modalities"]
     only = report({"VAMOH_PLUGINS": "sensors"})
     assert only["plugins"] == ["sensors"] and only["modalities"] == ["sensors"]
+
+
+def test_a_missing_path_no_reader_claims_is_a_file_not_found_error(tmp_path) -> None:
+    import vamoh
+    from vamoh.detection import MissingPathError, NoHandlerError
+
+    missing = tmp_path / "ShapeNetVox32_typo"
+    with pytest.raises(FileNotFoundError, match="does not exist") as caught:
+        vamoh.open_dataset(missing)
+    assert isinstance(caught.value, MissingPathError)
+    assert isinstance(caught.value, NoHandlerError) and isinstance(caught.value, ValueError)
