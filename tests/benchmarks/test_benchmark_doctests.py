@@ -23,6 +23,11 @@ MODULES = [
     "benchmarks.speed_inference",
     "benchmarks.scaling",
     "benchmarks.streaming",
+    "benchmarks.climate_quality",
+    "benchmarks.climate_ablations",
+    "benchmarks.deepsensor_convnp",
+    "benchmarks.images_quality",
+    "benchmarks.voxels_quality",
 ]
 
 
