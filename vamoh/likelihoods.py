@@ -67,6 +67,13 @@ class Likelihood(nn.Module):
     def variance(self, params: torch.Tensor) -> torch.Tensor:
         return self.distribution(params).variance
 
+    def moments(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and variance ``(..., C)`` together (likelihoods may share work between them)."""
+        distribution = self.distribution(params)
+        if isinstance(distribution, DiscretisedLogistic):
+            return distribution.moments()
+        return distribution.mean, distribution.variance
+
     def fit_weight(self, params: torch.Tensor, beta: float) -> torch.Tensor | None:
         """Per-point weights ``(..., C)`` of the log-likelihood in the training loss, or None.
 
@@ -224,8 +231,16 @@ class DiscretisedLogistic(Distribution):
 
     @property
     def variance(self) -> torch.Tensor:
+        return self.moments()[1]
+
+    def moments(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and variance from one pass over the bins (the survival function is shared)."""
         v = self._bin_values()
-        return (self._expect(v**2) - self.mean**2).clamp_min(0.0)
+        shape = (-1, *([1] * self.loc.dim()))
+        survival = 1.0 - self._cdf(v[1:].view(shape) - self.half_width)  # (bins - 1, ...)
+        first = v[0] + ((v[1:] - v[:-1]).view(shape) * survival).sum(dim=0)
+        second = v[0] ** 2 + ((v[1:] ** 2 - v[:-1] ** 2).view(shape) * survival).sum(dim=0)
+        return first, (second - first**2).clamp_min(0.0)
 
     def sample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
         shape = self._extended_shape(sample_shape)

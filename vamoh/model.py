@@ -307,8 +307,7 @@ class VaMoH(nn.Module):
             qx_s = qx if qx.dim() == 2 else rep(qx)
             params, logits, _ = self.decode(zs, qx_s, local_s, base_s)
             pi = torch.softmax(logits, dim=-1)  # (S*B, m, K)
-            mu_k = self.likelihood.mean(params)  # (S*B, K, m, C)
-            var_k = self.likelihood.variance(params)
+            mu_k, var_k = self.likelihood.moments(params)  # (S*B, K, m, C) each
             w = pi.transpose(1, 2)[..., None]  # (S*B, K, m, 1)
             mix_mean = (w * mu_k).sum(1)  # (S*B, m, C)
             mix_second = (w * (var_k + mu_k**2)).sum(1)
