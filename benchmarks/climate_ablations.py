@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 
 from benchmarks import climate_quality as quality
-from benchmarks.common import table, threads
+from benchmarks.common import Budget, table, threads
 from vamoh.training import effective_warmups
 
 NAME = "climate_ablations"
 
 # 9 variants of at most 2.25 min each: about 20 min of training on 2 threads, plus ~2 min scoring
-ABLATION_BUDGET = quality.VamohBudget(max_epochs=12, max_minutes=1.5, config=quality.VAMOH_CONFIG)
+ABLATION_BUDGET = Budget(max_epochs=12, max_minutes=1.5, config=quality.VAMOH_CONFIG)
 QUICK_VARIANTS = ("global (paper)", "local+hybrid", "point dropout off")
 PROTOTYPE_RMSE = 1.15  # quoted: global-latent-only prototype on ERA5 UK (issue #8)
 
@@ -76,7 +76,7 @@ def variants() -> list[Variant]:
 
 
 def evaluate_variant(
-    split: quality.ClimateSplit, variant: Variant, budget: quality.VamohBudget
+    split: quality.ClimateSplit, variant: Variant, budget: Budget
 ) -> tuple[quality.TrainedVamoh, dict[str, dict[str, float]]]:
     """Train one variant and score it on downscaling and both gap-filling tasks.
 

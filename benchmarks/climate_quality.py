@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime
 import logging
 import math
 import warnings
@@ -39,7 +38,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from benchmarks.common import SEED, figure_path, shared_data, table, threads, timer
+from benchmarks.common import SEED, Budget, figure_path, shared_data, table, threads, timer
 
 NAME = "climate_quality"
 
@@ -77,33 +76,12 @@ README_RMSE: dict[str, dict[str, float]] = {
 }
 
 
-@dataclass(frozen=True)
-class VamohBudget:
-    """How vamoh is trained here: an epoch cap, a wall-clock cap and config overrides.
-
-    ``max_minutes`` stops training (Lightning's ``max_time``) even when the engine is slower
-    than expected, so a full run keeps to its time; the result tables report the epochs reached.
-
-    Example:
-        >>> VamohBudget(max_epochs=2, max_minutes=0.5).trainer()["max_time"]
-        datetime.timedelta(seconds=30)
-    """
-
-    max_epochs: int
-    max_minutes: float
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def trainer(self) -> dict[str, Any]:
-        """Keyword arguments for ``lightning.Trainer``."""
-        return {"max_time": datetime.timedelta(minutes=self.max_minutes)}
-
-
 # Full runs: two models (ERA5 UK, NCEP) of at most 5 minutes each on 2 threads. The conditioning
 # is the engine option that scored best in a short climate_ablations run on the engine of the
 # time (rerun the ablations and change it here when the engine changes); everything else is the
 # climate modality's default for a grid of this size (vamoh_climate.defaults).
 VAMOH_CONFIG: dict[str, Any] = {"conditioning": "hybrid", "seed": SEED}
-VAMOH_BUDGET = VamohBudget(max_epochs=40, max_minutes=5.0, config=VAMOH_CONFIG)
+VAMOH_BUDGET = Budget(max_epochs=40, max_minutes=5.0, config=VAMOH_CONFIG)
 QUICK_CONFIG: dict[str, Any] = dict(
     dim_z=8,
     n_components=2,
@@ -121,7 +99,7 @@ QUICK_CONFIG: dict[str, Any] = dict(
     local_dim=8,
     seed=SEED,
 )
-QUICK_BUDGET = VamohBudget(max_epochs=1, max_minutes=1.0, config=QUICK_CONFIG)
+QUICK_BUDGET = Budget(max_epochs=1, max_minutes=1.0, config=QUICK_CONFIG)
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -476,7 +454,7 @@ def quiet_lightning() -> None:
 
 
 def train_vamoh(
-    split: ClimateSplit, budget: VamohBudget, overrides: dict[str, Any] | None = None
+    split: ClimateSplit, budget: Budget, overrides: dict[str, Any] | None = None
 ) -> TrainedVamoh:
     """``vamoh.fit`` on the training fields within ``budget`` (config overrides win).
 
@@ -685,7 +663,7 @@ class SplitResult:
 
 
 def evaluate_split(
-    split: ClimateSplit, budget: VamohBudget, out_dir: Path, *, draw_map: bool
+    split: ClimateSplit, budget: Budget, out_dir: Path, *, draw_map: bool
 ) -> SplitResult:
     """Train vamoh on one data set and score it and the baselines on every task.
 

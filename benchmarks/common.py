@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import resource
@@ -16,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +316,24 @@ def seed_everything(seed: int = SEED) -> int:
     np.random.seed(seed)  # noqa: NPY002 - seeds legacy global-RNG users too
     torch.manual_seed(seed)
     return seed
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How a benchmark trains vamoh: an epoch cap, a wall-clock cap and config overrides.
+
+    Both caps hold, so a full run keeps to its time on a slower machine; the result tables
+    report the epochs reached.
+
+    Example:
+        >>> Budget(max_epochs=2, max_minutes=0.5).trainer()["max_time"]
+        datetime.timedelta(seconds=30)
+    """
+
+    max_epochs: int
+    max_minutes: float
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def trainer(self) -> dict[str, Any]:
+        """Keyword arguments for ``lightning.Trainer`` (the wall-clock cap)."""
+        return {"max_time": datetime.timedelta(minutes=self.max_minutes)}

@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime
 import inspect
 import logging
 import math
@@ -43,7 +42,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from benchmarks.common import SEED, figure_path, shared_data, table, threads, timer
+from benchmarks.common import SEED, Budget, figure_path, shared_data, table, threads, timer
 
 NAME = "images_quality"
 TITLE = "Images: reconstruction, x2 super-resolution and in-painting of held-out faces"
@@ -55,24 +54,6 @@ PATCH_SIDE = 24  # pixels of the in-painting patch (in full runs; a fraction in 
 RANDOM_FRACTION = 0.5
 SHOWN = 8  # images per figure row
 COLUMNS = ["task", "method", "PSNR (dB)", "SSIM", "scored pixels"]
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How vamoh is trained: an epoch cap, a wall-clock cap and config overrides.
-
-    Example:
-        >>> Budget(max_epochs=2, max_minutes=0.5).trainer()["max_time"]
-        datetime.timedelta(seconds=30)
-    """
-
-    max_epochs: int
-    max_minutes: float
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def trainer(self) -> dict[str, Any]:
-        """Keyword arguments for ``lightning.Trainer`` (the wall-clock cap)."""
-        return {"max_time": datetime.timedelta(minutes=self.max_minutes)}
 
 
 # About 15 minutes on 2 CPU cores: at most 10 of training, then a few of scoring (reported). A

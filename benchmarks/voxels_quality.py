@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime
 import inspect
 import logging
 import warnings
@@ -43,7 +42,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from benchmarks.common import SEED, figure_path, shared_data, table, threads, timer
+from benchmarks.common import SEED, Budget, figure_path, shared_data, table, threads, timer
 
 NAME = "voxels_quality"
 TITLE = "Voxels: reconstruction, x2 super-resolution and completion of held-out chairs"
@@ -51,24 +50,6 @@ TITLE = "Voxels: reconstruction, x2 super-resolution and completion of held-out 
 N_TRAIN = 800
 SHOWN = 4  # shapes per figure row
 COLUMNS = ["task", "method", "IoU", "Chamfer-L1", "PSNR (dB)", "empty results", "scored voxels"]
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How vamoh is trained: an epoch cap, a wall-clock cap and config overrides.
-
-    Example:
-        >>> Budget(max_epochs=2, max_minutes=0.5).trainer()["max_time"]
-        datetime.timedelta(seconds=30)
-    """
-
-    max_epochs: int
-    max_minutes: float
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def trainer(self) -> dict[str, Any]:
-        """Keyword arguments for ``lightning.Trainer`` (the wall-clock cap)."""
-        return {"max_time": datetime.timedelta(minutes=self.max_minutes)}
 
 
 # About 15 minutes on 2 CPU cores: at most 11 of training, then a few of scoring (reported);
