@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import climate_quality as quality
-from benchmarks.common import Budget, table, threads
+from benchmarks.common import Budget, TrainedModel, table, threads
 from vamoh.training import effective_warmups
 
 NAME = "climate_ablations"
@@ -77,7 +77,7 @@ def variants() -> list[Variant]:
 
 def evaluate_variant(
     split: quality.ClimateSplit, variant: Variant, budget: Budget
-) -> tuple[quality.TrainedVamoh, dict[str, dict[str, float]]]:
+) -> tuple[TrainedModel, dict[str, dict[str, float]]]:
     """Train one variant and score it on downscaling and both gap-filling tasks.
 
     Example:

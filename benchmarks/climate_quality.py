@@ -27,9 +27,7 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +36,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from benchmarks.common import SEED, Budget, figure_path, shared_data, table, threads, timer
+from benchmarks.common import (
+    SEED,
+    Budget,
+    TrainedModel,
+    figure_path,
+    shared_data,
+    table,
+    threads,
+    timer,
+    train_within_budget,
+)
 
 NAME = "climate_quality"
 
@@ -427,35 +435,9 @@ def gap_baselines(
 
 
 # -- vamoh ------------------------------------------------------------------------------------
-@dataclass
-class TrainedVamoh:
-    """A fitted model with what its training cost.
-
-    Example:
-        >>> TrainedVamoh(model=None, seconds=1.0, epochs=2).epochs
-        2
-    """
-
-    model: Any
-    seconds: float
-    epochs: int
-
-
-def quiet_lightning() -> None:
-    """Silence Lightning's info lines and the warnings a short CPU run triggers.
-
-    Example:
-        >>> quiet_lightning()
-    """
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*max_time.*")
-
-
 def train_vamoh(
     split: ClimateSplit, budget: Budget, overrides: dict[str, Any] | None = None
-) -> TrainedVamoh:
+) -> TrainedModel:
     """``vamoh.fit`` on the training fields within ``budget`` (config overrides win).
 
     Example:
@@ -466,22 +448,7 @@ def train_vamoh(
         >>> vamoh_downscale(trained.model, split).std.shape
         (1, 4, 8)
     """
-    import vamoh
-
-    quiet_lightning()
-    config = {**VAMOH_CONFIG, **budget.config, **(overrides or {})}
-    with timer() as elapsed, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = vamoh.fit(
-            split.train,
-            config=config,
-            max_epochs=budget.max_epochs,
-            progress=False,
-            trainer=budget.trainer(),
-        )
-    epochs = int(model.info.get("epochs", budget.max_epochs))
-    # Lightning counts the epoch it stopped in; a run that hit max_epochs reports that number
-    return TrainedVamoh(model, elapsed.seconds, min(max(epochs, 1), budget.max_epochs))
+    return train_within_budget(split.train, budget, overrides, base=VAMOH_CONFIG)
 
 
 def _from_dataset(result: xr.Dataset, variable: str) -> Prediction:

@@ -337,3 +337,72 @@ class Budget:
     def trainer(self) -> dict[str, Any]:
         """Keyword arguments for ``lightning.Trainer`` (the wall-clock cap)."""
         return {"max_time": datetime.timedelta(minutes=self.max_minutes)}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A fitted vamoh model and what its training cost.
+
+    Example:
+        >>> TrainedModel(model=None, seconds=1.5, epochs=2).epochs
+        2
+    """
+
+    model: Any
+    seconds: float
+    epochs: int
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's info lines and the warnings a short CPU run triggers.
+
+    Example:
+        >>> quiet_lightning()
+    """
+    import logging
+    import warnings
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*max_time.*")
+
+
+def train_within_budget(
+    data: Any,
+    budget: Budget,
+    overrides: dict[str, Any] | None = None,
+    *,
+    base: dict[str, Any] | None = None,
+) -> TrainedModel:
+    """``vamoh.fit`` on ``data`` under ``budget``: config ``base`` < budget's < ``overrides``.
+
+    The benchmark scores the model itself, so fit's validation report is off.
+
+    Example:
+        >>> import numpy as np
+        >>> from vamoh_images import from_array
+        >>> images = from_array(np.random.default_rng(0).integers(0, 255, (6, 8, 8), np.uint8))
+        >>> trained = train_within_budget(images, Budget(1, 1.0), {"batch_size": 4})
+        >>> trained.epochs, trained.model.modality.name
+        (1, 'images')
+    """
+    import warnings
+
+    import vamoh
+
+    quiet_lightning()
+    config = {**(base or {}), **budget.config, **(overrides or {})}
+    with timer() as elapsed, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = vamoh.fit(
+            data,
+            config=config,
+            max_epochs=budget.max_epochs,
+            progress=False,
+            report=False,
+            trainer=budget.trainer(),
+        )
+    epochs = int(model.info.get("epochs", budget.max_epochs))
+    # Lightning counts the epoch it stopped in; a run that reached max_epochs reports that number
+    return TrainedModel(model, elapsed.seconds, min(max(epochs, 1), budget.max_epochs))

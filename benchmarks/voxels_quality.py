@@ -32,9 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
-import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +39,16 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from benchmarks.common import SEED, Budget, figure_path, shared_data, table, threads, timer
+from benchmarks.common import (
+    SEED,
+    Budget,
+    figure_path,
+    shared_data,
+    table,
+    threads,
+    timer,
+    train_within_budget,
+)
 
 NAME = "voxels_quality"
 TITLE = "Voxels: reconstruction, x2 super-resolution and completion of held-out chairs"
@@ -151,61 +157,6 @@ def refined_truth(shapes: xr.Dataset) -> xr.Dataset:
     """
     span = {dim: slice(0, 2 * (decimate(shapes).sizes[dim] - 1) + 1) for dim in ("x", "y", "z")}
     return shapes.isel(span)
-
-
-def quiet_lightning() -> None:
-    """Silence Lightning's info lines.
-
-    Example:
-        >>> quiet_lightning()
-    """
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-@dataclass(frozen=True)
-class TrainedModel:
-    """A model and what its training cost.
-
-    Example:
-        >>> TrainedModel(model=None, seconds=1.5, epochs=2).epochs
-        2
-    """
-
-    model: Any
-    seconds: float
-    epochs: int
-
-
-def train_model(
-    train: xr.Dataset, budget: Budget, overrides: dict[str, Any] | None = None
-) -> TrainedModel:
-    """``vamoh.fit`` on ``train`` with the plugin's defaults, the budget's and ``overrides``.
-
-    Example:
-        >>> trained = train_model(synthetic_split(n_train=8, n_test=1).train, QUICK_BUDGET)
-        >>> trained.epochs, trained.model.modality.name
-        (1, 'voxels')
-    """
-    import vamoh
-
-    quiet_lightning()
-    options: dict[str, Any] = {}
-    if "report" in inspect.signature(vamoh.fit).parameters:
-        options["report"] = False  # the benchmark scores the model itself
-    with timer() as elapsed, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = vamoh.fit(
-            train,
-            config={**budget.config, **(overrides or {})},
-            max_epochs=budget.max_epochs,
-            progress=False,
-            trainer=budget.trainer(),
-            **options,
-        )
-    epochs = int(model.info.get("epochs", budget.max_epochs))
-    # Lightning counts the epoch it stopped in; a run that reached max_epochs reports that number
-    return TrainedModel(model, elapsed.seconds, min(max(epochs, 1), budget.max_epochs))
 
 
 def scores(scored: xr.Dataset, estimate: Any, whole: xr.Dataset | None = None) -> list[Any]:
@@ -327,7 +278,7 @@ def evaluate(model: Any, split: VoxelSplit) -> Evaluation:
 
     Example:
         >>> split = synthetic_split(n_train=8, n_test=2, size=9)
-        >>> result = evaluate(train_model(split.train, QUICK_BUDGET).model, split)
+        >>> result = evaluate(train_within_budget(split.train, QUICK_BUDGET).model, split)
         >>> [row[1] for row in result.rows][:3]
         ['vamoh', 'trilinear', 'vamoh']
     """
@@ -425,7 +376,7 @@ def save_figures(result: Evaluation, model: Any, out_dir: Path) -> list[str]:
     Example:
         >>> import tempfile
         >>> split = synthetic_split(n_train=8, n_test=2, size=9)
-        >>> model = train_model(split.train, QUICK_BUDGET).model
+        >>> model = train_within_budget(split.train, QUICK_BUDGET).model
         >>> save_figures(evaluate(model, split), model, Path(tempfile.mkdtemp()))[0]
         'figures/voxels_reconstruction.png'
     """
@@ -491,7 +442,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
         result["tables"].append(table(quality_title, COLUMNS, skipped))
         return result
     split = synthetic_split() if quick else modelnet_split(root)  # type: ignore[arg-type]
-    trained = train_model(split.train, budget)
+    trained = train_within_budget(split.train, budget)
     with timer() as scoring:
         evaluation = evaluate(trained.model, split)
     notes = (
