@@ -49,13 +49,12 @@ class ZarrReader(Reader):
         """A ``.zarr`` path/URL, or a local directory holding Zarr metadata files."""
         if super().guess_can_open(path):
             return True
-        if _is_url(path):
-            return False
-        try:
-            local = Path(os.fspath(path))
-        except TypeError:
-            return False
-        return local.is_dir() and any((local / m).is_file() for m in _ZARR_MARKERS)
+        local = _local_path(path)
+        return (
+            local is not None
+            and local.is_dir()
+            and any((local / m).is_file() for m in _ZARR_MARKERS)
+        )
 
     def open(self, path: Any, **kwargs: Any) -> xr.Dataset:
         """Open lazily (dask); consolidated metadata is used when present, without warnings.
@@ -80,6 +79,16 @@ class ZarrReader(Reader):
                     f"cannot open {str(path)!r} as a Zarr store: {type(exc).__name__}: {exc}. "
                     f"Check that it is a Zarr v2/v3 group (with .zgroup or zarr.json)."
                 ) from exc
+
+
+def _local_path(path: Any) -> Path | None:
+    """``path`` as a local ``Path``, or None for URLs and objects that are not paths."""
+    if _is_url(path):
+        return None
+    try:
+        return Path(os.fspath(path))
+    except TypeError:
+        return None
 
 
 class NetCDFReader(Reader):
@@ -107,13 +116,8 @@ class NetCDFReader(Reader):
         """A netCDF suffix, or a suffix-less local file starting with the netCDF-3 signature."""
         if super().guess_can_open(path):
             return True
-        if _is_url(path):
-            return False
-        try:
-            local = Path(os.fspath(path))
-        except TypeError:
-            return False
-        if local.suffix or not local.is_file():
+        local = _local_path(path)
+        if local is None or local.suffix or not local.is_file():
             return False
         with open(local, "rb") as handle:
             return handle.read(4) in _NETCDF3_MAGIC
