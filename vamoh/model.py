@@ -196,6 +196,8 @@ class VaMoH(nn.Module):
     def kl_z(self, q: Normal, z: torch.Tensor) -> torch.Tensor:
         """KL(q(z|X,Y) || p(z)) per sample ``(B,)``: analytic during warm-up, else Monte Carlo.
 
+        ``z`` is ``(B, D)`` or ``(S, B, D)`` reparameterised draws (averaged over ``S``).
+
         The Monte-Carlo estimate ``log q(z) - log p(z)`` uses reparameterised samples, so the
         encoder receives gradients from it and the entropy term is included (the authors' code
         scored a detached cross-entropy only).
@@ -205,8 +207,10 @@ class VaMoH(nn.Module):
                 torch.zeros_like(q.loc), torch.ones_like(q.scale), validate_args=False
             )
             return kl_divergence(q, standard).sum(-1)
-        log_q = q.log_prob(z).sum(-1)
-        return log_q - self.flow.log_prob(z)
+        log_q = q.log_prob(z).sum(-1)  # (S, B) or (B,)
+        log_p = self.flow.log_prob(z.reshape(-1, z.shape[-1])).view(log_q.shape)
+        kl = log_q - log_p
+        return kl.mean(0) if z.dim() == 3 else kl
 
     # -- objective ------------------------------------------------------------------------------
     def elbo(self, batch: PointBatch) -> dict[str, torch.Tensor]:
@@ -224,7 +228,7 @@ class VaMoH(nn.Module):
         q = self.encode(batch)
         n_draws = max(1, cfg.kl_samples)
         z = q.rsample((n_draws,))  # (S, B, D)
-        kl_z = torch.stack([self.kl_z(q, z[s]) for s in range(n_draws)]).mean(0)
+        kl_z = self.kl_z(q, z)  # all Monte-Carlo draws at once
         z = z[0]
         local = self.local_features(batch, batch.tgt_x)
         params, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base)
