@@ -372,8 +372,8 @@ def downscale_baselines(split: ClimateSplit) -> dict[str, Prediction]:
 def kriging(gappy: xr.DataArray, variogram_model: str = "spherical") -> Prediction:
     """Ordinary kriging of each field's gaps (PyKrige, geographic), with the kriging std.
 
-    The mean is ``vamoh_climate.baselines.fill_gaps_kriging``'s; the kriging variance is kept
-    too, so CRPS and coverage can be scored. Observed points keep their value and a std of 0.
+    ``vamoh_climate.baselines.fill_gaps_kriging`` with its kriging std, so CRPS and coverage
+    can be scored. Observed points keep their value and a std of 0.
 
     Example:
         >>> import numpy as np, xarray as xr
@@ -386,29 +386,10 @@ def kriging(gappy: xr.DataArray, variogram_model: str = "spherical") -> Predicti
         >>> float(result.std[0, 0, 0]), float(result.std[0, 2, 3]) > 0
         (0.0, True)
     """
-    from pykrige.ok import OrdinaryKriging
+    from vamoh_climate import baselines
 
-    lat2, lon2 = np.meshgrid(gappy[gappy.dims[-2]], gappy[gappy.dims[-1]], indexing="ij")
-    lat_flat, lon_flat = lat2.ravel(), lon2.ravel()
-    values = gappy.values.reshape(-1, lat_flat.size).astype(np.float64)
-    mean, std = values.copy(), np.zeros_like(values)
-    for row, field_values in enumerate(mean):  # one variogram per field
-        seen = np.isfinite(field_values)
-        if seen.all() or not seen.any():
-            continue
-        model = OrdinaryKriging(
-            lon_flat[seen],
-            lat_flat[seen],
-            field_values[seen],
-            variogram_model=variogram_model,
-            coordinates_type="geographic",
-        )
-        estimate, variance = model.execute("points", lon_flat[~seen], lat_flat[~seen])
-        mean[row, ~seen] = np.asarray(estimate)
-        std[row, ~seen] = np.sqrt(np.clip(np.asarray(variance), 0.0, None))
-    return Prediction(
-        gappy.copy(data=mean.reshape(gappy.shape)), gappy.copy(data=std.reshape(gappy.shape))
-    )
+    result = baselines.fill_gaps_kriging(gappy, variogram_model, with_std=True)
+    return Prediction(result[gappy.name], result[f"{gappy.name}_std"])
 
 
 def gap_baselines(

@@ -316,7 +316,7 @@ def fill_gaps_climatology(data: XarrayT, climatology: xr.Dataset | xr.DataArray)
 
 def _krige_fields(
     array: np.ndarray, lat: np.ndarray, lon: np.ndarray, variogram_model: str
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     from pykrige.ok import OrdinaryKriging
 
     lead = array.shape[: array.ndim - lat.ndim]
@@ -324,7 +324,8 @@ def _krige_fields(
     lat, lon = lat.ravel(), lon.ravel()
     flat = np.asarray(array, dtype=np.float64).reshape(-1, lat.size)
     out = flat.copy()
-    for row in out:  # each field has its own observations and variogram fit
+    std = np.zeros_like(flat)
+    for row, row_std in zip(out, std):  # each field has its own observations and variogram
         seen = np.isfinite(row)
         if seen.all() or not seen.any():
             continue
@@ -335,15 +336,20 @@ def _krige_fields(
             variogram_model=variogram_model,
             coordinates_type="geographic",
         )
-        estimate, _ = kriging.execute("points", lon[~seen], lat[~seen])
+        estimate, variance = kriging.execute("points", lon[~seen], lat[~seen])
         row[~seen] = np.asarray(estimate)
-    return out.reshape(*lead, *shape)
+        row_std[~seen] = np.sqrt(np.clip(np.asarray(variance), 0.0, None))
+    return out.reshape(*lead, *shape), std.reshape(*lead, *shape)
 
 
-def fill_gaps_kriging(data: XarrayT, variogram_model: str = "spherical") -> XarrayT:
+def fill_gaps_kriging(
+    data: XarrayT, variogram_model: str = "spherical", *, with_std: bool = False
+) -> XarrayT | xr.Dataset:
     """Ordinary kriging of each field's gaps on the sphere (PyKrige, geographic coordinates).
 
-    Works for grids and stations. Needs the optional ``pykrige`` package.
+    Works for grids and stations. Needs the optional ``pykrige`` package. ``with_std=True``
+    returns a Dataset that also holds each variable's kriging standard deviation as
+    ``<var>_std`` (0 at observed points), for CRPS and interval coverage.
 
     Example:
         >>> import numpy as np, xarray as xr
@@ -353,6 +359,9 @@ def fill_gaps_kriging(data: XarrayT, variogram_model: str = "spherical") -> Xarr
         ...                      dims=("lat", "lon"), coords={"lat": lat, "lon": lon}, name="t")
         >>> bool(abs(float(fill_gaps_kriging(gappy)[2, 3]) - field[2, 3]) < 0.5)
         True
+        >>> spread = fill_gaps_kriging(gappy, with_std=True)["t_std"]
+        >>> float(spread[0, 0]), float(spread[2, 3]) > 0
+        (0.0, True)
     """
     try:
         import pykrige  # noqa: F401
@@ -367,15 +376,21 @@ def fill_gaps_kriging(data: XarrayT, variogram_model: str = "spherical") -> Xarr
     lon = lon.reshape(geometry.shape)
     out = ds.copy()
     for var in _fields(ds, geometry):
-        out[var] = xr.apply_ufunc(
+        mean, std = xr.apply_ufunc(
             _krige_fields,
             ds[var],
             input_core_dims=[list(geometry.dims)],
-            output_core_dims=[list(geometry.dims)],
+            output_core_dims=[list(geometry.dims), list(geometry.dims)],
             kwargs={"lat": lat, "lon": lon, "variogram_model": variogram_model},
             dask="parallelized",
-            output_dtypes=[np.float64],
+            output_dtypes=[np.float64, np.float64],
             dask_gufunc_kwargs={"allow_rechunk": True},
             keep_attrs=True,
-        ).transpose(*ds[var].dims)
-    return _back(out, name, data)
+        )
+        out[var] = mean.transpose(*ds[var].dims)
+        if with_std:
+            out[f"{var}_std"] = std.transpose(*ds[var].dims).assign_attrs(
+                units=ds[var].attrs.get("units", ""),
+                long_name=f"kriging standard deviation of {var}",
+            )
+    return out if with_std else _back(out, name, data)
