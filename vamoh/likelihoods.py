@@ -70,8 +70,6 @@ class Likelihood(nn.Module):
     def moments(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and variance ``(..., C)`` together (likelihoods may share work between them)."""
         distribution = self.distribution(params)
-        if isinstance(distribution, DiscretisedLogistic):
-            return distribution.moments()
         return distribution.mean, distribution.variance
 
     def fit_weight(self, params: torch.Tensor, beta: float) -> torch.Tensor | None:
@@ -265,6 +263,9 @@ class DiscretisedLogisticLikelihood(Likelihood):
     def distribution(self, params: torch.Tensor) -> DiscretisedLogistic:
         scale = self.log_scale.clamp(min=-7.0).exp()
         return DiscretisedLogistic(params[..., 0], scale.expand_as(params[..., 0]))
+
+    def moments(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.distribution(params).moments()
 
     @classmethod
     def support_error(cls, values: np.ndarray) -> str | None:
