@@ -13,7 +13,8 @@ from typing import Any, Literal
 __all__ = ["PRESETS", "VaMoHConfig"]
 
 Conditioning = Literal["global", "local", "hybrid", "local+hybrid"]
-CentroidMethod = Literal["fps", "random", "stratified"]
+Precision = Literal["fp32", "bf16-mixed"]
+CentroidMethod = Literal["fps", "fps_order", "random", "stratified"]
 
 
 @dataclass
@@ -42,6 +43,9 @@ class VaMoHConfig:
     # optional average pooling after each layer (None = no pooling at that layer)
     encoder_pool_centroids: list[int | None] | None = None
     encoder_pool_neighbours: list[int | None] | None = None
+    # centroids: exact farthest-point sampling per sample ("fps"); "fps_order": the first
+    # observed points of one cached farthest-point order of shared coordinates (well spread,
+    # ~30x cheaper under point dropout); "random" (the paper's cheap option); "stratified"
     centroid_method: CentroidMethod = "fps"
     # how the last layer's centroid features become q(z): flattened (paper) or averaged
     encoder_readout: Literal["flatten", "mean"] = "flatten"
@@ -78,6 +82,10 @@ class VaMoHConfig:
     beta_z: float = 1.0
     beta_c: float = 1.0
     kl_samples: int = 1  # Monte-Carlo samples for the flow-prior KL
+    # "bf16-mixed": encoder and generators compute in bfloat16 (weights, likelihood and ELBO stay
+    # float32); 3x faster generators on GPUs and on CPUs with AVX512-BF16/AMX, ~0.5% relative
+    # error in the decoded values
+    precision: Precision = "fp32"
     early_stopping_patience: int | None = None  # epochs without validation improvement
     seed: int = 0
 
@@ -114,9 +122,11 @@ class VaMoHConfig:
                 "conditioning must be 'global', 'local', 'hybrid' or 'local+hybrid'; "
                 f"got {self.conditioning!r}."
             )
-        if self.centroid_method not in ("fps", "random", "stratified"):
+        if self.precision not in ("fp32", "bf16-mixed"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16-mixed'; got {self.precision!r}.")
+        if self.centroid_method not in ("fps", "fps_order", "random", "stratified"):
             raise ValueError(
-                f"centroid_method must be 'fps', 'random' or 'stratified'; "
+                f"centroid_method must be 'fps', 'fps_order', 'random' or 'stratified'; "
                 f"got {self.centroid_method!r}."
             )
         return self

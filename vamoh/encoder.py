@@ -17,7 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vamoh.neighbours import farthest_point_sample, knn, knn_torch, random_sample, stratified_sample
+from vamoh.neighbours import (
+    farthest_point_order,
+    farthest_point_sample,
+    knn,
+    knn_torch,
+    ordered_sample,
+    random_sample,
+    stratified_sample,
+)
 
 __all__ = ["EncoderPlan", "PointConvEncoder", "PointConvLayer"]
 
@@ -64,8 +72,12 @@ class PointConvLayer(nn.Module):
 
 def _gather(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """``t`` ``(B, N, C)`` at ``idx`` ``(B, ...)`` -> ``(B, ..., C)``."""
-    b = torch.arange(t.shape[0], device=t.device).view(-1, *([1] * (idx.dim() - 1)))
-    return t[b, idx]
+    # index_select on the flattened batch: its backward is a plain index_add, measured 1.5x
+    # faster than the accumulating index_put behind advanced indexing
+    b, n = t.shape[:2]
+    offset = (torch.arange(b, device=t.device) * n).view(-1, *([1] * (idx.dim() - 1)))
+    flat = t.reshape(b * n, *t.shape[2:]).index_select(0, (idx + offset).reshape(-1))
+    return flat.view(*idx.shape, *t.shape[2:])
 
 
 class PointConvEncoder(nn.Module):
@@ -119,14 +131,39 @@ class PointConvEncoder(nn.Module):
         self._cache: OrderedDict[bytes, EncoderPlan] = OrderedDict()
         self._cache_size = cache_size
         self._rng = np.random.default_rng(0)
+        self._orders: dict[bytes, np.ndarray] = {}
 
     # -- neighbour structure ----------------------------------------------------------------
-    def _choose(self, coords: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
+    def _choose(
+        self, coords: np.ndarray, mask: np.ndarray, m: int, in_order: bool = False
+    ) -> np.ndarray:
+        """``(B, m)`` centroid indices; ``in_order`` says the points are an ordered selection
+        from the level above (fps_order: its first ``m`` points are the next level's)."""
+        if self.centroid_method == "fps_order":
+            if in_order:
+                return np.tile(np.arange(m) % coords.shape[-2], (mask.shape[0], 1))
+            if coords.ndim == 2:
+                return ordered_sample(self._order(coords), mask, m)
+            return farthest_point_sample(coords, mask, m)  # per-sample coordinates: no shared order
         if self.centroid_method == "fps":
             return farthest_point_sample(coords, mask, m)
         if self.centroid_method == "stratified" and coords.ndim == 2:
             return stratified_sample(coords, mask, m, self._rng)
         return random_sample(mask, m, self._rng)
+
+    def clear_cache(self) -> None:
+        """Forget cached neighbour structures (e.g. to time a cold encoder pass)."""
+        self._cache.clear()
+        self._orders.clear()
+
+    def _order(self, coords: np.ndarray) -> np.ndarray:
+        """Farthest-point order of shared coordinates, computed once per coordinate set."""
+        digest = hashlib.blake2b(np.ascontiguousarray(coords).tobytes(), digest_size=16).digest()
+        if digest not in self._orders:
+            if len(self._orders) >= 4:
+                self._orders.pop(next(iter(self._orders)))
+            self._orders[digest] = farthest_point_order(coords)
+        return self._orders[digest]
 
     def _knn(
         self, ref: np.ndarray, query: np.ndarray, k: int, mask: np.ndarray | None, device
@@ -144,7 +181,7 @@ class PointConvEncoder(nn.Module):
 
         ``x`` is ``(N, d)`` shared or ``(B, N, d)``; ``mask`` is ``(B, N)``.
         """
-        deterministic = self.centroid_method == "fps"
+        deterministic = self.centroid_method in ("fps", "fps_order")
         key = None
         if deterministic:
             digest = hashlib.blake2b(digest_size=16)
@@ -161,7 +198,7 @@ class PointConvEncoder(nn.Module):
         points, valid = x, mask
         centroids, neighbours, pools = [], [], []
         for i, (m, k) in enumerate(zip(self.centroids, self.neighbours)):
-            c_idx = self._choose(points, valid, m)  # (B, m) into the current level
+            c_idx = self._choose(points, valid, m, in_order=i > 0)  # (B, m) into this level
             pts = points if points.ndim == 3 else np.broadcast_to(points, (batch, *points.shape))
             c_pts = np.take_along_axis(pts, c_idx[..., None], axis=1)  # (B, m, d)
             n_idx = self._knn(points, c_pts, k, valid, device)  # (B, m, k)
@@ -170,7 +207,7 @@ class PointConvEncoder(nn.Module):
             points, valid = c_pts, np.ones((batch, m), dtype=bool)
             pc, pk = self.pool_centroids[i], self.pool_neighbours[i]
             if pc:
-                p_idx = self._choose(points, valid, pc)
+                p_idx = self._choose(points, valid, pc, in_order=True)
                 p_pts = np.take_along_axis(points, p_idx[..., None], axis=1)
                 p_nbr = self._knn(points, p_pts, pk or 1, None, device)
                 pools.append(

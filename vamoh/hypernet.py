@@ -118,15 +118,15 @@ class HyperGenerators(nn.Module):
             h = self.dropout(F.leaky_relu(layer(h), 0.1))
         return self.head(h)
 
-    def _unpack(self, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def _unpack(self, theta: torch.Tensor) -> list[torch.Tensor]:
+        """Each generator layer as one ``(B*K, in + 1, out)`` view of ``theta``: weights with the
+        bias as the last row (theta stores each layer's weights and then its bias, so this is a
+        reshape, not a copy)."""
         out, start = [], 0
         b, k = theta.shape[:2]
         for i, o in self.shapes:
-            w = theta[..., start : start + i * o].reshape(b, k, i, o)
-            start += i * o
-            bias = theta[..., start : start + o].reshape(b, k, 1, o)
-            start += o
-            out.append((w, bias))
+            out.append(theta[..., start : start + (i + 1) * o].reshape(b * k, i + 1, o))
+            start += (i + 1) * o
         return out
 
     def generate(
@@ -142,18 +142,29 @@ class HyperGenerators(nn.Module):
         Returns:
             ``(B, K, M, out_features)``.
         """
+        b, k = theta.shape[:2]
         layers = self._unpack(theta)
-        w0, b0 = layers[0]
-        if phi.dim() == 2:  # shared points: phi is read once for all samples and components
-            h = torch.einsum("mf,bkfo->bkmo", phi, w0) + b0
+        w0 = layers[0]  # (B*K, F + 1, O)
+        f_in, o = w0.shape[1] - 1, w0.shape[2]
+        if phi.dim() == 2:
+            # shared points: one large matmul against every sample's and component's weights
+            # at once, the bias folded in as a column of ones (BLAS runs this far faster than
+            # B*K small products)
+            m = phi.shape[0]
+            ones = phi.new_ones(m, 1)
+            stacked = w0.transpose(0, 1).reshape(f_in + 1, b * k * o)  # (F + 1, B*K*O)
+            h = (torch.cat([phi, ones], dim=1) @ stacked).view(m, b * k, o).transpose(0, 1)
         else:
-            h = torch.einsum("bmf,bkfo->bkmo", phi, w0) + b0
+            m = phi.shape[1]
+            weights = w0[:, :-1].view(b, k, f_in, o)
+            h = torch.einsum("bmf,bkfo->bkmo", phi, weights).reshape(b * k, m, o)
+            h = h + w0[:, -1:]
         if extra is not None and self.extra is not None:
-            h = (
-                h
-                + torch.einsum("bme,keo->bkmo", extra, self.extra.weight)
-                + self.extra.bias[None, :, None, :]
-            )
-        for w, bias in layers[1:]:
-            h = torch.matmul(F.leaky_relu(h, 0.1), w) + bias
-        return h
+            local = torch.einsum("bme,keo->bkmo", extra, self.extra.weight)
+            h = h + (local + self.extra.bias[None, :, None, :]).reshape(b * k, m, o)
+        # in place where no gradient needs the pre-activation (inference): one buffer less
+        in_place = not (torch.is_grad_enabled() and (h.requires_grad or theta.requires_grad))
+        for wb in layers[1:]:
+            act = F.leaky_relu_(h, 0.1) if in_place else F.leaky_relu(h, 0.1)
+            h = torch.baddbmm(wb[:, -1:], act, wb[:, :-1])  # (B*K, M, out)
+        return h.reshape(b, k, m, h.shape[-1])

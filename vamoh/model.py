@@ -6,6 +6,7 @@ P likelihood parameters per channel, F = 2m Fourier features.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
 
 import torch
@@ -158,10 +159,17 @@ class VaMoH(nn.Module):
         )
 
     # -- pieces ---------------------------------------------------------------------------------
+    def _low_precision(self, device: torch.device) -> torch.autocast:
+        """bfloat16 autocast for the heavy matmuls when ``config.precision`` asks for it."""
+        return torch.autocast(
+            device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16-mixed"
+        )
+
     def encode(self, batch: PointBatch) -> Normal:
         """q(z | context) as a Normal with batch shape ``(B, dim_z)``."""
-        mu, sigma = self.encoder(batch.ctx_x, batch.ctx_y, batch.ctx_mask, batch.ctx_valid)
-        return Normal(mu, sigma, validate_args=False)
+        with self._low_precision(batch.ctx_y.device):
+            mu, sigma = self.encoder(batch.ctx_x, batch.ctx_y, batch.ctx_mask, batch.ctx_valid)
+        return Normal(mu.float(), sigma.float(), validate_args=False)
 
     def local_features(self, batch: PointBatch, query_x: torch.Tensor) -> torch.Tensor | None:
         if self.local is None:
@@ -181,8 +189,13 @@ class VaMoH(nn.Module):
             params ``(B, K, M, C, P)``, prior logits ``(B, M, K)``, phi ``(M, F)`` or ``(B, M, F)``.
         """
         phi = self.fourier(query_x)
-        theta = self.generators(z)  # (B, K, P_gen)
-        out = self.generators.generate(theta, phi, local)  # (B, K, M, C * P)
+        # in inference the hypernetworks stay in float32: with few samples they are bound by
+        # reading their weights, and casting 39 M weights to bfloat16 costs more than it saves;
+        # a training step's backward pass amortises the cast
+        with self._low_precision(z.device) if torch.is_grad_enabled() else nullcontext():
+            theta = self.generators(z).float()  # (B, K, P_gen)
+        with self._low_precision(z.device):
+            out = self.generators.generate(theta, phi, local).float()  # (B, K, M, C * P)
         params = out.unflatten(-1, (self.channels, self.params_per_channel))
         if base is not None and self.uses_base:
             scale = self.residual_scale if bool((self.residual_scale > 0).all()) else None

@@ -197,10 +197,29 @@ def test_farthest_point_sampling_is_exact() -> None:
     pts = rng.random((300, 2)).astype(np.float32)
     mask = np.ones((1, 300), bool)
     got = farthest_point_sample(pts, mask, 20)[0]
-    chosen = [0]
-    dist = np.linalg.norm(pts - pts[0], axis=1)
+    chosen = [int(got[0])]  # the kernel chooses its start; every later point must be exact
+    dist = np.linalg.norm(pts - pts[chosen[0]], axis=1)
     for _ in range(19):
         nxt = int(np.argmax(dist))
         chosen.append(nxt)
         dist = np.minimum(dist, np.linalg.norm(pts - pts[nxt], axis=1))
     assert got.tolist() == chosen
+
+
+def test_farthest_point_order_prefixes_are_farthest_point_samples() -> None:
+    from vamoh.neighbours import farthest_point_order, farthest_point_sample, ordered_sample
+
+    rng = np.random.default_rng(5)
+    pts = rng.random((400, 3)).astype(np.float32)  # irregular: no equidistant ties
+    order = farthest_point_order(pts)
+    assert sorted(order.tolist()) == list(range(400))
+    everything = np.ones((1, 400), bool)
+    assert order[:50].tolist() == farthest_point_sample(pts, everything, 50)[0].tolist()
+    # masked samples: the first valid points along the order, in order, each sample its own
+    mask = rng.random((3, 400)) > 0.5
+    mask[2] = np.arange(400) < 30  # 30 valid points, fewer than asked: repeats, never absent ones
+    got = ordered_sample(order, mask, 40)
+    for b in range(2):
+        expected = [i for i in order.tolist() if mask[b, i]][:40]
+        assert got[b].tolist() == expected
+    assert mask[2, got[2]].all() and len(set(got[2].tolist())) == 30

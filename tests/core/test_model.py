@@ -230,3 +230,42 @@ def test_predictions_are_repeatable(toy) -> None:
     gaps[:, ::3] = np.nan
     first, second = model.impute(gaps), model.impute(gaps)
     np.testing.assert_array_equal(first["v0_std"].values, second["v0_std"].values)
+
+
+def test_fps_order_centroids_are_observed_spread_and_nested() -> None:
+    torch.manual_seed(0)
+    cfg = VaMoHConfig(**{**TINY, "centroid_method": "fps_order"})
+    model = VaMoH(cfg, dim=2, channels=1).eval()
+    x = torch.rand(60, 2)
+    mask = torch.rand(4, 60) > 0.4
+    plan = model.encoder.plan(x.numpy(), mask.numpy(), torch.device("cpu"))
+    first, second = plan.centroids[0].numpy(), plan.centroids[1].numpy()
+    assert mask.numpy()[np.arange(4)[:, None], first].all()  # only observed points
+    # the next level takes the first centroids of this one: the same farthest-point order
+    assert (second == np.arange(second.shape[1])).all()
+    batch = PointBatch(x, torch.randn(4, 60, 1), mask[..., None], x, None, None, torch.ones(4))
+    assert torch.isfinite(model.encode(batch).loc).all()
+
+
+def test_bf16_mixed_precision_trains_and_predicts_in_float32() -> None:
+    torch.manual_seed(0)
+    data = torch.as_tensor(waves(4, 32), dtype=torch.float32)[..., None]
+    x = torch.linspace(-1, 1, 32)[:, None]
+    valid = torch.ones_like(data, dtype=torch.bool)
+    batch = PointBatch(x, data, valid, x, data, valid, torch.ones(4))
+    exact = VaMoH(VaMoHConfig(**TINY), dim=1, channels=1)
+    mixed = VaMoH(VaMoHConfig(**{**TINY, "precision": "bf16-mixed"}), dim=1, channels=1)
+    mixed.load_state_dict(exact.state_dict())
+    terms = mixed.elbo(batch)
+    assert terms["loss"].dtype == torch.float32 and torch.isfinite(terms["loss"])
+    terms["loss"].backward()
+    head = mixed.generators.head.weight.grad
+    assert head is not None and head.dtype == torch.float32 and head.abs().sum() > 0
+    with torch.no_grad():
+        a = exact.eval().predict(batch, n_samples=0).mean
+        b = mixed.eval().predict(batch, n_samples=0).mean
+    assert b.dtype == torch.float32
+    # bfloat16 keeps 8 bits of mantissa: close to, not equal to, the float32 result
+    assert 0 < float((a - b).abs().max()) < 0.05 * float(a.abs().max()) + 1e-3
+    with pytest.raises(ValueError, match="precision"):
+        VaMoHConfig(precision="fp16").validate()
