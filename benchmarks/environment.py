@@ -40,6 +40,25 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+def cpu_bf16() -> str | None:
+    """The CPU's native bfloat16 matrix instructions (``amx_bf16``, ``avx512_bf16``), None if
+    it has none: without them bfloat16 matmuls on the CPU are emulated and slower.
+
+    Example:
+        >>> cpu_bf16() in (None, "amx_bf16", "avx512_bf16", "amx_bf16, avx512_bf16")
+        True
+    """
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return None
+    for line in cpuinfo.read_text(errors="replace").splitlines():
+        if line.lower().startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            found = sorted(flags & {"amx_bf16", "avx512_bf16"})
+            return ", ".join(found) or None
+    return None
+
+
 def usable_cores() -> int:
     """Cores this process may run on (its CPU affinity), which can be fewer than the machine has.
 
@@ -143,6 +162,7 @@ def environment_record(threads: int, seed: int) -> dict[str, Any]:
     return {
         "machine": f"{platform.system()} {platform.machine()}",
         "cpu": cpu_model(),
+        "cpu_bf16": cpu_bf16(),
         "cores": usable_cores(),
         "memory_gib": round(total / 1024.0, 1) if total else None,
         "torch_threads": int(threads),
@@ -169,7 +189,9 @@ def describe(record: dict[str, Any]) -> str:
     gpu = record.get("gpu") or "no GPU"
     memory = f", {record['memory_gib']} GiB RAM" if record.get("memory_gib") else ""
     return (
-        f"{record.get('date', '?')}; {record.get('cpu', '?')}, {record.get('cores', '?')} cores"
+        f"{record.get('date', '?')}; {record.get('cpu', '?')}"
+        f"{' (' + record['cpu_bf16'] + ')' if record.get('cpu_bf16') else ''}, "
+        f"{record.get('cores', '?')} cores"
         f"{memory}, {threads} torch thread{plural}, {gpu}; commit {record.get('git_commit', '?')}; "
         f"seed {record.get('seed', '?')}; {packages}."
     )

@@ -190,12 +190,20 @@ def measure_inference(
     batches = network_batches(setup, device)
     counts = list(n_samples if n_samples is not None else SAMPLE_COUNTS)
     result: dict[str, Any] = {"network": {}, "api": {}}
+
+    def cold(batch: Any) -> Any:  # a new observed mask: centroids and neighbours from scratch
+        network.encoder.clear_cache()
+        return network.predict(batch, 0)
+
     with torch.no_grad():
         for task, batch in batches.items():
             result["network"][task] = {
                 str(n): _timed(lambda b=batch, n=n: network.predict(b, n), repeats, warmup, device)
                 for n in counts
             }
+        result["cold"] = {
+            "inpainting": {"0": _timed(lambda: cold(batches["inpainting"]), repeats, 0, device)}
+        }
     if api:
         model = setup["model"]
         operations = {
@@ -222,7 +230,11 @@ TASK_LABELS = {
     "inpainting": "in-painting (50% hidden) -> all points",
     "super_resolution": "x2 super-resolution -> 2x grid",
 }
-LEVEL_LABELS = {"network": "network.predict", "api": "Model API (xarray in/out)"}
+LEVEL_LABELS = {
+    "network": "network.predict",
+    "cold": "network.predict, new mask (no cached neighbours)",
+    "api": "Model API (xarray in/out)",
+}
 
 
 def rows_from(measured: dict[str, Any]) -> list[list[Any]]:
@@ -235,7 +247,7 @@ def rows_from(measured: dict[str, Any]) -> list[list[Any]]:
     """
     rows = []
     b = measured["batch_size"]
-    for level in ("network", "api"):
+    for level in LEVEL_LABELS:
         for task, by_count in measured.get(level, {}).items():
             queries = measured["n_points"] if task == "inpainting" else measured["n_fine_points"]
             for count, seconds in by_count.items():
@@ -307,6 +319,25 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
             ),
         )
     ]
+    mixed = dict(common, config=dict(common["config"], precision="bf16-mixed"), api=False)
+    if quick:
+        measured_mixed = measure_inference(**mixed)
+    else:
+        measured_mixed = in_fresh_process("benchmarks.speed_inference:measure_inference", **mixed)
+    tables.append(
+        table(
+            f"Inference per field on CPU ({count} thread{'s' if count != 1 else ''}), batch "
+            f"{batch}, precision bf16-mixed",
+            COLUMNS,
+            rows_from(measured_mixed),
+            notes=(
+                "The same network with config.precision = 'bf16-mixed': the generators and the "
+                "encoder compute in bfloat16 (this CPU has AVX512-BF16 if the environment line "
+                "says so; without it bfloat16 is slower), the hypernetworks and the likelihood "
+                "in float32."
+            ),
+        )
+    )
     if torch.cuda.is_available():
         gpu_title = (
             f"Inference per field on the GPU ({torch.cuda.get_device_name(0)}), batch {batch}"

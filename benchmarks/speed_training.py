@@ -219,7 +219,10 @@ def measure_training_step(
     cfg = model_config(config, preset).replace(batch_size=batch_size)
     network, builder, points = training_setup(grid, n_fields, cfg)
     network = network.to(device)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # the fused AdamW kernel, as VaMoHSystem.configure_optimizers uses in training
+    optimiser = torch.optim.AdamW(
+        network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True
+    )
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     step_seconds: list[float] = []
@@ -280,14 +283,22 @@ def settings(quick: bool) -> list[tuple[str, dict[str, Any]]]:
     base = tiny_config() if quick else {}
     on = dict(base, point_dropout=PAPER_POINT_DROPOUT)
     scored = QUICK_SCORED_POINTS if quick else SCORED_POINTS
+    fast = dict(on, likelihood_points=scored, centroid_method="fps_order")
     return [
         ("point dropout on (alpha 0.5), fps, global", on),
         ("point dropout off, fps, global", dict(base, point_dropout=0.0)),
         ("point dropout on, random centroids, global", dict(on, centroid_method="random")),
+        ("point dropout on, fps_order centroids, global", dict(on, centroid_method="fps_order")),
         ("point dropout on, fps, local conditioning", dict(on, conditioning="local")),
         (
             f"point dropout on, likelihood on {scored} random points",
             dict(on, likelihood_points=scored),
+        ),
+        (f"point dropout on, fps_order, likelihood on {scored} points", fast),
+        ("point dropout on, fps, bf16-mixed", dict(on, precision="bf16-mixed")),
+        (
+            f"point dropout on, fps_order, likelihood on {scored} points, bf16-mixed",
+            dict(fast, precision="bf16-mixed"),
         ),
     ]
 
