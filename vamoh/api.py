@@ -21,6 +21,7 @@ from vamoh.checkpoint import read_checkpoint, write_checkpoint
 from vamoh.conditioning import typical_spacing
 from vamoh.config import VaMoHConfig
 from vamoh.detection import detect_modality
+from vamoh.memory import large_blocks_returned
 from vamoh.modality import Modality
 from vamoh.model import PointBatch, VaMoH, entropy
 from vamoh.normalisation import Normaliser
@@ -331,34 +332,37 @@ class Model:
         query_t = torch.as_tensor(np.asarray(query, dtype=np.float32), device=device)
         ctx_x = torch.as_tensor(observed.coords, device=device)
         means, stds, probs = [], [], []
-        for idx in self._batches(observed.n_samples):
-            values = self.normaliser.forward(observed.samples(idx)).astype(np.float32)
-            valid = np.isfinite(values)
-            if not valid.any(axis=(1, 2)).all():
-                raise ValueError(
-                    "a sample has no observed value; the model needs at least one point to "
-                    "condition on (use model.sample for unconditional fields)."
+        # per-batch temporaries go back to the OS when freed: without this the peak after a
+        # prediction wandered by +-150 MiB from run to run (a fragmented heap)
+        with large_blocks_returned():
+            for idx in self._batches(observed.n_samples):
+                values = self.normaliser.forward(observed.samples(idx)).astype(np.float32)
+                valid = np.isfinite(values)
+                if not valid.any(axis=(1, 2)).all():
+                    raise ValueError(
+                        "a sample has no observed value; the model needs at least one point to "
+                        "condition on (use model.sample for unconditional fields)."
+                    )
+                base = None
+                if self.network.uses_base:
+                    base = self.normaliser.baseline(self.modality, observed, values, query)
+                    base = torch.as_tensor(base, device=device)
+                b, m = len(idx), query.shape[0]
+                batch = PointBatch(
+                    ctx_x=ctx_x,
+                    ctx_y=torch.as_tensor(np.nan_to_num(values), device=device),
+                    ctx_valid=torch.as_tensor(valid, device=device),
+                    tgt_x=query_t,
+                    tgt_y=torch.zeros(b, m, values.shape[2], device=device),
+                    tgt_valid=torch.zeros(b, m, values.shape[2], dtype=torch.bool, device=device),
+                    tgt_scale=torch.ones(b, device=device),
+                    base=base,
                 )
-            base = None
-            if self.network.uses_base:
-                base = self.normaliser.baseline(self.modality, observed, values, query)
-                base = torch.as_tensor(base, device=device)
-            b, m = len(idx), query.shape[0]
-            batch = PointBatch(
-                ctx_x=ctx_x,
-                ctx_y=torch.as_tensor(np.nan_to_num(values), device=device),
-                ctx_valid=torch.as_tensor(valid, device=device),
-                tgt_x=query_t,
-                tgt_y=torch.zeros(b, m, values.shape[2], device=device),
-                tgt_valid=torch.zeros(b, m, values.shape[2], dtype=torch.bool, device=device),
-                tgt_scale=torch.ones(b, device=device),
-                base=base,
-            )
-            generator = torch.Generator(device=device).manual_seed(self.seed + int(idx[0]))
-            pred = self.network.predict(batch, n_samples=n_samples, generator=generator)
-            means.append(self.normaliser.inverse(pred.mean.cpu().numpy()))
-            stds.append(self.normaliser.inverse_std(pred.std.cpu().numpy()) * self.std_scale)
-            probs.append(pred.probs.cpu().numpy())
+                generator = torch.Generator(device=device).manual_seed(self.seed + int(idx[0]))
+                pred = self.network.predict(batch, n_samples=n_samples, generator=generator)
+                means.append(self.normaliser.inverse(pred.mean.cpu().numpy()))
+                stds.append(self.normaliser.inverse_std(pred.std.cpu().numpy()) * self.std_scale)
+                probs.append(pred.probs.cpu().numpy())
         return np.concatenate(means), np.concatenate(stds), np.concatenate(probs)
 
     def _with_std(self, points: PointSet, mean: np.ndarray, std: np.ndarray) -> Any:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from vamoh.memory import large_blocks_returned
+
 __all__ = ["Normaliser"]
 
 KINDS = ("standard", "minmax", "uint8", "none")
@@ -92,11 +94,13 @@ def sample_blocks(values: Any, budget: int = 2**22) -> Iterator[np.ndarray]:
     """
     per_sample = max(1, int(np.prod(values.shape[1:])))
     size = max(1, budget // per_sample)
-    for start in range(0, values.shape[0], size):
-        block = values[start : start + size]
-        if hasattr(block, "compute"):
-            block = block.compute(scheduler="synchronous")
-        yield np.asarray(block, dtype=np.float64)
+    # the caller's work on each block runs inside too: its temporaries go back to the OS
+    with large_blocks_returned():
+        for start in range(0, values.shape[0], size):
+            block = values[start : start + size]
+            if hasattr(block, "compute"):
+                block = block.compute(scheduler="synchronous")
+            yield np.asarray(block, dtype=np.float64)
 
 
 def _streamed_stats(kind: str, values: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from vamoh.memory import large_blocks_returned
+
 __all__ = ["PointSet"]
 
 
@@ -96,22 +98,45 @@ class PointSet:
             block = self.values[index]
         else:
             block = self.values[np.asarray(index)]
-        if hasattr(block, "compute"):
-            # one thread: the threaded scheduler's per-thread arenas grow RSS with store size
-            block = block.compute(scheduler="synchronous")
-        return np.asarray(block, dtype=dtype)
+        if not hasattr(block, "compute"):
+            return np.asarray(block, dtype=dtype)
+        # chunk-sized temporaries go back to the OS, so memory does not grow with the store;
+        # one thread: the threaded scheduler's per-thread arenas grow RSS with store size
+        with large_blocks_returned():
+            return np.asarray(block.compute(scheduler="synchronous"), dtype=dtype)
 
-    def blocks(self, size: int = 64, dtype: type = np.float64) -> Iterator[np.ndarray]:
-        """Read all samples ``size`` at a time: whole-store passes in bounded memory.
+    def blocks(
+        self,
+        size: int | None = None,
+        dtype: type = np.float64,
+        index: Sequence[int] | np.ndarray | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Read all samples (or those in ``index``) a block at a time: whole-store passes in
+        bounded memory.
+
+        ``size`` samples per block; by default about 4 M numbers (32 MB as float64). While the
+        pass runs, large temporaries (the reader's and the caller's work on each block) are
+        returned to the OS when freed (:func:`vamoh.memory.large_blocks_returned`), so memory
+        does not creep up with the number of blocks.
 
         Example:
             >>> import numpy as np
             >>> ps = PointSet(np.zeros((3, 1), np.float32), np.ones((5, 3, 1)), ("v",), (None,))
             >>> [b.shape[0] for b in ps.blocks(2)]
             [2, 2, 1]
+            >>> [b.shape[0] for b in ps.blocks(2, index=[0, 3, 4])]
+            [2, 1]
         """
-        for start in range(0, self.n_samples, size):
-            yield self.samples(slice(start, min(self.n_samples, start + size)), dtype=dtype)
+        chosen = np.arange(self.n_samples) if index is None else np.asarray(index)
+        if size is None:
+            size = max(1, 2**22 // max(1, self.n_points * self.n_channels))
+        with large_blocks_returned():
+            for start in range(0, len(chosen), size):
+                part = chosen[start : start + size]
+                contiguous = part[-1] - part[0] == len(part) - 1
+                # a slice keeps a lazy store's chunks intact; an index array may merge them
+                sel = slice(int(part[0]), int(part[-1]) + 1) if contiguous else part
+                yield self.samples(sel, dtype=dtype)
 
     def with_values(self, values: Any) -> PointSet:
         """The same locations and layout with other values (e.g. a prediction)."""

@@ -48,9 +48,7 @@ def mean_field(points: PointSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     count, total = np.zeros((points.n_points, c)), np.zeros((points.n_points, c))
     total_sq = np.zeros(c)
     # a block of samples at a time (~32 MB): memory stays flat however large the store
-    size = max(1, 2**22 // max(1, points.n_points * c))
-    for start in range(0, len(chosen), size):
-        block = points.samples(chosen[start : start + size], dtype=np.float64)
+    for block in points.blocks(index=chosen):
         finite = np.isfinite(block)
         filled = np.where(finite, block, 0.0)
         count += finite.sum(axis=0)
