@@ -46,6 +46,29 @@ def _build_config(
     return cfg
 
 
+def _precision_from_trainer(
+    trainer: dict[str, Any] | None, cfg: VaMoHConfig
+) -> tuple[dict[str, Any] | None, VaMoHConfig]:
+    """Lightning's ``precision`` setting, mapped onto ``config.precision``.
+
+    Lightning's own autocast would also cover the likelihood and the ELBO, which vamoh keeps in
+    float32; the model applies bfloat16 where it pays (encoder, generators) instead.
+    """
+    if not trainer or "precision" not in trainer:
+        return trainer, cfg
+    requested = str(trainer["precision"])
+    rest = {k: v for k, v in trainer.items() if k != "precision"}
+    if requested.startswith("bf16"):
+        return rest, cfg.replace(precision="bf16-mixed")
+    if requested in ("32", "32-true"):
+        return rest, cfg
+    raise ValueError(
+        f"trainer precision {requested!r} is not supported (vamoh has no float16 loss "
+        f"scaling). Use config={{'precision': 'bf16-mixed'}} (GPUs and CPUs with bfloat16 "
+        f"support) or the default float32."
+    )
+
+
 def _usable_samples(points: PointSet) -> np.ndarray:
     """Samples with at least one finite value (read a block of samples at a time)."""
     from vamoh.normalisation import sample_blocks
@@ -86,6 +109,7 @@ def fit(
         trainer: keyword arguments for ``lightning.Trainer`` (they win over vamoh's choices);
             the default uses a GPU when one is present. ``{"strategy": "ddp", "devices": n}``
             trains data-parallel (each process reads its own share of the samples).
+            ``{"precision": "bf16-mixed"}`` becomes ``config.precision`` (float16 is refused).
         resume: a Lightning checkpoint (``last.ckpt`` in ``checkpoint_dir``) to continue from.
         checkpoint_dir: where Lightning writes ``last.ckpt`` (for ``resume``) and the best
             epoch; by default nothing is written and the best weights are kept in memory.
@@ -137,6 +161,7 @@ def fit(
     state = mod.state(points.with_values(train_values))
     mod = mod.with_state(state)
     cfg = _build_config(mod, points, config, max_epochs)
+    trainer, cfg = _precision_from_trainer(trainer, cfg)
     if cfg.encoder_centroids[0] > points.n_points:
         raise ValueError(
             f"the encoder's first layer wants {cfg.encoder_centroids[0]} centroids but a sample "

@@ -178,6 +178,22 @@ def test_bad_config_is_rejected_before_training(toy) -> None:
         vamoh.fit(waves(4), modality="toy", config={"not_a_field": 1})
     with pytest.raises(ValueError, match="likelihood"):
         vamoh.fit(waves(4), modality="toy", config={**TINY, "likelihood": "bernoulli"})
+    with pytest.raises(ValueError, match="bf16-mixed"):
+        vamoh.fit(waves(4), modality="toy", config=TINY, trainer={"precision": "16-mixed"})
+
+
+def test_lightning_bf16_precision_becomes_the_models_own(toy) -> None:
+    model = vamoh.fit(
+        waves(8),
+        modality="toy",
+        max_epochs=1,
+        progress=False,
+        config=TINY,
+        trainer={"precision": "bf16-mixed"},
+    )
+    assert model.network.config.precision == "bf16-mixed"
+    filled = model.impute(np.where(np.arange(48) % 3 == 0, np.nan, waves(2)))
+    assert np.isfinite(filled).all()
 
 
 def test_all_nan_samples_are_dropped_with_a_warning(toy) -> None:
