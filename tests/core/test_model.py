@@ -70,13 +70,14 @@ def test_absent_points_are_never_read() -> None:
     assert torch.allclose(a.loc, b.loc)
 
 
-def test_tiny_model_overfits_a_small_batch() -> None:
+@pytest.mark.parametrize("precision", ["fp32", "bf16-mixed"])
+def test_tiny_model_overfits_a_small_batch(precision: str) -> None:
     torch.manual_seed(0)
     data = torch.as_tensor(waves(4, 32), dtype=torch.float32)[..., None]
     x = torch.linspace(-1, 1, 32)[:, None]
     valid = torch.ones_like(data, dtype=torch.bool)
     batch = PointBatch(x, data, valid, x, data, valid, torch.ones(4))
-    cfg = VaMoHConfig(**{**TINY, "lr": 3e-3, "flow_layers": 0})
+    cfg = VaMoHConfig(**{**TINY, "lr": 3e-3, "flow_layers": 0, "precision": precision})
     model = VaMoH(cfg, dim=1, channels=1)
     model.categorical_active.fill_(True)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
