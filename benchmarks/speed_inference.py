@@ -333,8 +333,8 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
             notes=(
                 "The same network with config.precision = 'bf16-mixed': the generators and the "
                 "encoder compute in bfloat16 (this CPU has AVX512-BF16 if the environment line "
-                "says so; without it bfloat16 is slower), the hypernetworks and the likelihood "
-                "in float32."
+                "says so; without it bfloat16 has no fast path), the hypernetworks and the "
+                "likelihood in float32."
             ),
         )
     )

@@ -83,8 +83,8 @@ class VaMoHConfig:
     beta_c: float = 1.0
     kl_samples: int = 1  # Monte-Carlo samples for the flow-prior KL
     # "bf16-mixed": encoder and generators compute in bfloat16 (weights, likelihood and ELBO stay
-    # float32); 3x faster generators on GPUs and on CPUs with AVX512-BF16/AMX, ~0.5% relative
-    # error in the decoded values
+    # float32); 2x faster steps on a CPU with AVX512-BF16 (benchmarks/), ~0.5% relative error
+    # in the decoded values; for GPUs and CPUs with native bfloat16 only
     precision: Precision = "fp32"
     early_stopping_patience: int | None = None  # epochs without validation improvement
     seed: int = 0
