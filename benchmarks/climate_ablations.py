@@ -71,6 +71,17 @@ def variants() -> list[Variant]:
         Variant("flow prior off", "flow prior", {"flow_layers": 0}),
         Variant("flow prior T=10", "flow prior", {"flow_layers": 10}),
         Variant("point dropout off", "point dropout", {"point_dropout": 0.0}),
+        # the speed options, on the conditioning whose learned part carries the prediction
+        Variant(
+            "local, fps_order centroids",
+            "speed options",
+            {"conditioning": "local", "centroid_method": "fps_order"},
+        ),
+        Variant(
+            "local, bf16-mixed",
+            "speed options",
+            {"conditioning": "local", "precision": "bf16-mixed"},
+        ),
     ]
     return out
 
