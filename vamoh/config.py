@@ -45,7 +45,8 @@ class VaMoHConfig:
     encoder_pool_neighbours: list[int | None] | None = None
     # centroids: exact farthest-point sampling per sample ("fps"); "fps_order": the first
     # observed points of one cached farthest-point order of shared coordinates (well spread,
-    # ~30x cheaper under point dropout); "random" (the paper's cheap option); "stratified"
+    # 3-4x cheaper plans under point dropout; a sample's centroids then depend on the whole
+    # grid, not on its observed points alone); "random" (the paper's cheap option); "stratified"
     centroid_method: CentroidMethod = "fps"
     # how the last layer's centroid features become q(z): flattened (paper) or averaged
     encoder_readout: Literal["flatten", "mean"] = "flatten"
