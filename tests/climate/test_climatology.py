@@ -89,11 +89,11 @@ def test_block_means_observe_block_means_of_the_climatology() -> None:
     clim = Climatology.of(MODALITY.to_points(fine))
     assert clim is not None
     coarse = MODALITY.to_points(block_mean(fine, 2)).layout.geometry
-    expected = clim.normalised().reshape(8, 2, 12, 2).mean(axis=(1, 3)).reshape(-1, 1)
+    expected = clim.mean.reshape(8, 2, 12, 2).mean(axis=(1, 3)).reshape(-1, 1)
     np.testing.assert_allclose(clim.observed_as(coarse), expected)
     # the training grid itself observes the climatology's own values
     same = MODALITY.to_points(fine).layout.geometry
-    np.testing.assert_allclose(clim.observed_as(same), clim.normalised(), atol=1e-9)
+    np.testing.assert_allclose(clim.observed_as(same), clim.mean, atol=1e-9)
 
 
 def test_station_climatology_interpolates_between_stations(station_data: xr.Dataset) -> None:
@@ -101,13 +101,13 @@ def test_station_climatology_interpolates_between_stations(station_data: xr.Data
     clim = Climatology.of(points)
     assert clim is not None and clim.kind == "points"
     lat, lon = points.layout.geometry.point_latlon()
-    np.testing.assert_allclose(clim.at(lat, lon), clim.normalised(), atol=1e-6)
+    np.testing.assert_allclose(clim.at(lat, lon), clim.mean, atol=1e-6)
     between = clim.at(np.array([lat[:2].mean()]), np.array([lon[:2].mean()]))
     assert np.isfinite(between).all()
 
 
-def _bound_and_normalised(train: xr.Dataset) -> tuple[ClimateModality, Climatology]:
-    """The modality bound to ``train``; the engine hands interpolate normalised values."""
+def _bound(train: xr.Dataset) -> tuple[ClimateModality, Climatology]:
+    """The modality bound to ``train``; the engine hands interpolate data-unit values."""
     bound = MODALITY.with_state(MODALITY.state(MODALITY.to_points(train)))
     assert bound.climatology is not None
     return bound, bound.climatology
@@ -115,14 +115,14 @@ def _bound_and_normalised(train: xr.Dataset) -> tuple[ClimateModality, Climatolo
 
 def test_interpolate_keeps_observations_and_static_detail() -> None:
     train, test = _with_static_detail(12, seed=0), _with_static_detail(2, seed=5)
-    bound, clim = _bound_and_normalised(train)
+    bound, clim = _bound(train)
     points = MODALITY.to_points(test)
-    truth = (points.samples(slice(None), dtype=np.float64) - clim.offset) / clim.scale
+    truth = points.samples(slice(None), dtype=np.float64)
     hidden = np.random.default_rng(0).random(truth.shape[:2])[..., None] < 0.5
     observed = np.where(hidden, np.nan, truth)
     aware = bound.interpolate(points, observed, points.coords)
     plain = MODALITY.interpolate(points, observed, points.coords)
-    np.testing.assert_allclose(aware[~hidden], truth[~hidden], atol=1e-4)  # float32 coords
+    np.testing.assert_allclose(aware[~hidden], truth[~hidden], atol=1e-3)  # float32 coords
 
     def error(values: np.ndarray) -> float:
         return float(np.sqrt(np.mean((values[hidden] - truth[hidden]) ** 2)))
@@ -133,13 +133,13 @@ def test_interpolate_keeps_observations_and_static_detail() -> None:
 
 def test_downscaling_baseline_uses_cell_means() -> None:
     train, test = _with_static_detail(12, seed=0), _with_static_detail(2, seed=5)
-    bound, clim = _bound_and_normalised(train)
+    bound, _ = _bound(train)
     coarse = MODALITY.to_points(block_mean(test, 2))
     fine = MODALITY.to_points(test)
-    observed = (coarse.samples(slice(None), dtype=np.float64) - clim.offset) / clim.scale
+    observed = coarse.samples(slice(None), dtype=np.float64)
     aware = bound.interpolate(coarse, observed, fine.coords)
     plain = MODALITY.interpolate(coarse, observed, fine.coords)
-    truth = (fine.samples(slice(None), dtype=np.float64) - clim.offset) / clim.scale
+    truth = fine.samples(slice(None), dtype=np.float64)
     assert np.sqrt(np.mean((aware - truth) ** 2)) < 0.2 * np.sqrt(np.mean((plain - truth) ** 2))
 
 
@@ -166,10 +166,28 @@ def test_a_bound_modality_passes_the_conformance_suite() -> None:
 
 def test_a_sample_without_observations_gets_the_climatology() -> None:
     train = _with_static_detail(6, seed=0)
-    bound, clim = _bound_and_normalised(train)
+    bound, clim = _bound(train)
     points = MODALITY.to_points(train.isel(time=[0, 1]))
     observed = points.samples(slice(None), dtype=np.float64)
     observed[1] = np.nan
     result = bound.interpolate(points, observed, points.coords)
-    np.testing.assert_allclose(result[1], clim.normalised(), atol=1e-4)
+    np.testing.assert_allclose(result[1], clim.mean, atol=1e-3)
     assert np.isfinite(result).all()
+
+
+def test_the_engines_baseline_restores_the_climatologys_full_detail() -> None:
+    # through the engine's path (normalised values in, data units inside the modality): a field
+    # that is the climatology plus a constant comes back exactly from its 2x2 block means.
+    # A climatology on the wrong scale kept only 1/scale of the static detail (a real bug).
+    from vamoh.normalisation import Normaliser
+
+    train = _with_static_detail(12, seed=0)
+    bound, clim = _bound(train)
+    truth = train.isel(time=[0, 1]).copy(data=None)
+    truth["t2m"].values[:] = clim.mean[:, 0].reshape(16, 24) + np.array([1.5, -2.0])[:, None, None]
+    normaliser = Normaliser.fit("standard", MODALITY.to_points(train).values)
+    coarse = MODALITY.to_points(block_mean(truth, 2))
+    fine = MODALITY.to_points(truth)
+    observed = normaliser.forward(coarse.samples(slice(None), dtype=np.float64))
+    base = normaliser.inverse(normaliser.baseline(bound, coarse, observed, fine.coords))
+    np.testing.assert_allclose(base, fine.samples(slice(None), dtype=np.float64), atol=2e-3)

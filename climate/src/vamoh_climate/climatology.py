@@ -85,12 +85,12 @@ def _cell_of(centres: np.ndarray, axis: np.ndarray, *, periodic: bool) -> np.nda
 
 @dataclass(frozen=True, eq=False)
 class Climatology:
-    """The mean training field and the channel statistics that put it on the engine's scale.
+    """The mean training field, and its channel statistics.
 
-    The engine hands :meth:`ClimateModality.interpolate` values normalised per channel by the
-    training mean and standard deviation; ``offset`` and ``scale`` estimate the same statistics,
-    so :meth:`normalised` lives on (almost exactly) that scale. A small mismatch of the offset
-    cancels in :meth:`interpolate_anomalies`.
+    The engine hands :meth:`ClimateModality.interpolate` observations in data units
+    (:meth:`vamoh.normalisation.Normaliser.baseline`), so :meth:`at` and :meth:`observed_as`
+    give the climatology in data units too; :meth:`normalised` puts it on the scale of
+    ``offset`` and ``scale`` for comparisons.
 
     Attributes:
         kind: ``"grid"`` (``lat``/``lon`` are the 1-D axes) or ``"points"`` (one entry per point).
@@ -188,8 +188,11 @@ class Climatology:
         return bool(self.domain.contains(lat, lon).all())
 
     def at(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        """``(M, C)`` normalised climatology at points: a cubic spline through a gridded mean,
-        inverse-distance weighting on the sphere between stations.
+        """``(M, C)`` climatology at points, in data units: a cubic spline through a gridded
+        mean, inverse-distance weighting on the sphere between stations.
+
+        Data units, because the modality interpolates observations in data units (the hybrid
+        baseline): a normalised climatology there adds only ``1 / scale`` of the detail.
 
         Example:
             >>> from vamoh_climate import ClimateModality
@@ -197,12 +200,12 @@ class Climatology:
             >>> points = ClimateModality().to_points(global_field(6, 8, 16))
             >>> clim = Climatology.of(points)
             >>> lat, lon = points.layout.geometry.point_latlon()
-            >>> bool(np.allclose(clim.at(lat, lon), clim.normalised()))
+            >>> bool(np.allclose(clim.at(lat, lon), clim.mean))
             True
         """
         lat = np.asarray(lat, dtype=np.float64).ravel()
         lon = np.asarray(lon, dtype=np.float64).ravel()
-        field = self.normalised()[None]  # (1, N, C)
+        field = self.mean[None]  # (1, N, C)
         if self.kind == "grid":
             return interpolate_grid(
                 self.lat, self.lon, field, lat, lon, method="cubic", periodic=self.periodic
@@ -220,7 +223,7 @@ class Climatology:
         return Modality().interpolate(source, field, sphere.latlon_to_xyz(lat, lon))[0]
 
     def observed_as(self, geometry: Geometry) -> np.ndarray:
-        """``(N, C)`` normalised climatology as ``geometry``'s points observe it.
+        """``(N, C)`` climatology (data units) as ``geometry``'s points observe it.
 
         A grid whose cells each hold several training grid points (block means of a coarser
         grid, e.g. a downscaling input) observes the *mean* of the climatology over those
@@ -234,7 +237,7 @@ class Climatology:
             >>> m = ClimateModality()
             >>> clim = Climatology.of(m.to_points(fine))
             >>> coarse = m.to_points(block_mean(fine, 2)).layout.geometry
-            >>> block = clim.normalised().reshape(4, 2, 8, 2).mean(axis=(1, 3)).reshape(-1, 1)
+            >>> block = clim.mean.reshape(4, 2, 8, 2).mean(axis=(1, 3)).reshape(-1, 1)
             >>> bool(np.allclose(clim.observed_as(coarse), block))
             True
         """
@@ -249,7 +252,7 @@ class Climatology:
         cell = (row_of * geometry.lon.size + col_of).ravel()[inside]
         n_cells = geometry.lat.size * geometry.lon.size
         counts = np.bincount(cell, minlength=n_cells)
-        field = self.normalised()[inside]
+        field = self.mean[inside]
         sums = np.stack(
             [
                 np.bincount(cell, weights=field[:, c], minlength=n_cells)
