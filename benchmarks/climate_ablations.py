@@ -159,7 +159,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
 
     Example:
         >>> NAME, len(variants())
-        ('climate_ablations', 9)
+        ('climate_ablations', 11)
     """
     n_threads = threads(quick)
     budget = quality.QUICK_BUDGET if quick else ABLATION_BUDGET
