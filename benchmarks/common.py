@@ -353,6 +353,27 @@ class TrainedModel:
     epochs: int
 
 
+def training_table(
+    data: str,
+    n_train: int,
+    n_test: int,
+    trained: TrainedModel,
+    scoring_seconds: float,
+    n_threads: int,
+    config: str,
+) -> dict[str, Any]:
+    """The "Training" table of a quality benchmark: sizes, epochs, minutes, threads, config.
+
+    Example:
+        >>> t = training_table("d", 8, 2, TrainedModel(None, 60.0, 3), 30.0, 1, "K=3")
+        >>> t["rows"][0][:6]
+        ['d', 8, 2, 3, 1.0, 0.5]
+    """
+    columns = ["data", "train", "test", "epochs", "training minutes", "scoring minutes"]
+    row = [data, n_train, n_test, trained.epochs, trained.seconds / 60.0, scoring_seconds / 60.0]
+    return table("Training", [*columns, "threads", "config"], [[*row, n_threads, config]])
+
+
 def quiet_lightning() -> None:
     """Silence Lightning's info lines and the warnings a short CPU run triggers.
 

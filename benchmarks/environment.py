@@ -32,30 +32,30 @@ def cpu_model() -> str:
         >>> isinstance(cpu_model(), str) and len(cpu_model()) > 0
         True
     """
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.lower().startswith(("model name", "hardware", "cpu model")):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown"
+    name = _cpuinfo("model name", "hardware", "cpu model")
+    return name or platform.processor() or platform.machine() or "unknown"
 
 
 def cpu_bf16() -> str | None:
     """The CPU's native bfloat16 matrix instructions (``amx_bf16``, ``avx512_bf16``), None if
-    it has none: without them bfloat16 matmuls on the CPU are emulated and slower.
+    it has none: without them bfloat16 matmuls on the CPU have no fast path.
 
     Example:
         >>> cpu_bf16() in (None, "amx_bf16", "avx512_bf16", "amx_bf16, avx512_bf16")
         True
     """
+    flags = set((_cpuinfo("flags") or "").split())
+    return ", ".join(sorted(flags & {"amx_bf16", "avx512_bf16"})) or None
+
+
+def _cpuinfo(*keys: str) -> str | None:
+    """The value of the first ``/proc/cpuinfo`` line starting with one of ``keys`` (Linux)."""
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.is_file():
         return None
     for line in cpuinfo.read_text(errors="replace").splitlines():
-        if line.lower().startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            found = sorted(flags & {"amx_bf16", "avx512_bf16"})
-            return ", ".join(found) or None
+        if line.lower().startswith(keys):
+            return line.split(":", 1)[1].strip()
     return None
 
 
@@ -129,23 +129,16 @@ def git_commit(repo: Path = REPO_ROOT) -> str:
         >>> isinstance(git_commit(), str)
         True
     """
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short=12", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)"
     return f"{commit}+dirty" if status else commit

@@ -48,6 +48,7 @@ from benchmarks.common import (
     threads,
     timer,
     train_within_budget,
+    training_table,
 )
 
 NAME = "images_quality"
@@ -351,30 +352,14 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
         )
     )
     result["tables"].append(
-        table(
-            "Training",
-            [
-                "data",
-                "train",
-                "test",
-                "epochs",
-                "training minutes",
-                "scoring minutes",
-                "threads",
-                "config",
-            ],
-            [
-                [
-                    split.name,
-                    split.train.sizes["image"],
-                    split.test.sizes["image"],
-                    trained.epochs,
-                    trained.seconds / 60.0,
-                    scoring.seconds / 60.0,
-                    n_threads,
-                    _config_summary(trained.model),
-                ]
-            ],
+        training_table(
+            split.name,
+            split.train.sizes["image"],
+            split.test.sizes["image"],
+            trained,
+            scoring.seconds,
+            n_threads,
+            _config_summary(trained.model),
         )
     )
     result["figures"] = save_figures(evaluation, trained.model, out_dir)

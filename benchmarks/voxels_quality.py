@@ -48,6 +48,7 @@ from benchmarks.common import (
     threads,
     timer,
     train_within_budget,
+    training_table,
 )
 
 NAME = "voxels_quality"
@@ -457,30 +458,14 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
     )
     result["tables"].append(table(quality_title, COLUMNS, evaluation.rows, notes=notes))
     result["tables"].append(
-        table(
-            "Training",
-            [
-                "data",
-                "train",
-                "test",
-                "epochs",
-                "training minutes",
-                "scoring minutes",
-                "threads",
-                "config",
-            ],
-            [
-                [
-                    split.name,
-                    split.train.sizes["shape"],
-                    split.test.sizes["shape"],
-                    trained.epochs,
-                    trained.seconds / 60.0,
-                    scoring.seconds / 60.0,
-                    n_threads,
-                    _config_summary(trained.model),
-                ]
-            ],
+        training_table(
+            split.name,
+            split.train.sizes["shape"],
+            split.test.sizes["shape"],
+            trained,
+            scoring.seconds,
+            n_threads,
+            _config_summary(trained.model),
         )
     )
     result["figures"] = save_figures(evaluation, trained.model, out_dir)

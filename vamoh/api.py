@@ -71,11 +71,7 @@ def _precision_from_trainer(
 
 def _usable_samples(points: PointSet) -> np.ndarray:
     """Samples with at least one finite value (read a block of samples at a time)."""
-    from vamoh.normalisation import sample_blocks
-
-    return np.concatenate(
-        [np.isfinite(block).any(axis=(1, 2)) for block in sample_blocks(points.values)]
-    )
+    return np.concatenate([np.isfinite(block).any(axis=(1, 2)) for block in points.blocks()])
 
 
 def fit(

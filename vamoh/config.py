@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = ["PRESETS", "VaMoHConfig"]
 
@@ -123,13 +123,15 @@ class VaMoHConfig:
                 "conditioning must be 'global', 'local', 'hybrid' or 'local+hybrid'; "
                 f"got {self.conditioning!r}."
             )
-        if self.precision not in ("fp32", "bf16-mixed"):
-            raise ValueError(f"precision must be 'fp32' or 'bf16-mixed'; got {self.precision!r}.")
-        if self.centroid_method not in ("fps", "fps_order", "random", "stratified"):
-            raise ValueError(
-                f"centroid_method must be 'fps', 'fps_order', 'random' or 'stratified'; "
-                f"got {self.centroid_method!r}."
-            )
+        for name, allowed in (
+            ("precision", get_args(Precision)),
+            ("centroid_method", get_args(CentroidMethod)),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(map(repr, allowed))}; "
+                    f"got {getattr(self, name)!r}."
+                )
         return self
 
     def to_dict(self) -> dict[str, Any]:

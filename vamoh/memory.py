@@ -6,8 +6,9 @@ sizes: the heap fragments and the process's resident memory grows with the numbe
 read, so with the size of the store (measured: +60 MiB over 20 random batches of a 10x larger
 store; flat with this module). The same happens to a prediction's per-batch temporaries (its
 peak wandered by +-150 MiB from run to run). While reading and predicting, large blocks are
-therefore mapped directly and handed back to the system when freed. The threshold goes back up afterwards: torch's training
-temporaries are 35% slower to allocate when every large block is mapped afresh.
+therefore mapped directly and handed back to the system when freed. The threshold goes back up
+afterwards: torch's training temporaries are 35% slower to allocate when every large block is
+mapped afresh.
 
 Nothing changes on other C libraries, or when the user set ``MALLOC_MMAP_THRESHOLD_`` themselves.
 """

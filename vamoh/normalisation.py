@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from vamoh.memory import large_blocks_returned
+from vamoh.pointset import sample_blocks
 
 __all__ = ["Normaliser"]
 
@@ -82,25 +81,6 @@ class Normaliser:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Normaliser:
         return cls(data["kind"], np.asarray(data["offset"]), np.asarray(data["scale"]))
-
-
-def sample_blocks(values: Any, budget: int = 2**22) -> Iterator[np.ndarray]:
-    """``values`` ``(S, N, C)`` as float64 numpy blocks of about ``budget`` numbers each.
-
-    Example:
-        >>> import numpy as np
-        >>> [b.shape for b in sample_blocks(np.zeros((5, 2, 1)), budget=4)]
-        [(2, 2, 1), (2, 2, 1), (1, 2, 1)]
-    """
-    per_sample = max(1, int(np.prod(values.shape[1:])))
-    size = max(1, budget // per_sample)
-    # the caller's work on each block runs inside too: its temporaries go back to the OS
-    with large_blocks_returned():
-        for start in range(0, values.shape[0], size):
-            block = values[start : start + size]
-            if hasattr(block, "compute"):
-                block = block.compute(scheduler="synchronous")
-            yield np.asarray(block, dtype=np.float64)
 
 
 def _streamed_stats(kind: str, values: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from vamoh.memory import large_blocks_returned
 
-__all__ = ["PointSet"]
+__all__ = ["PointSet", "read_samples", "sample_blocks"]
 
 
 @dataclass(frozen=True)
@@ -94,16 +94,7 @@ class PointSet:
         self, index: Sequence[int] | slice | np.ndarray, dtype: type = np.float32
     ) -> np.ndarray:
         """Read samples into memory ``(s, N, C)``; dask arrays compute only these."""
-        if isinstance(index, slice):
-            block = self.values[index]
-        else:
-            block = self.values[np.asarray(index)]
-        if not hasattr(block, "compute"):
-            return np.asarray(block, dtype=dtype)
-        # chunk-sized temporaries go back to the OS, so memory does not grow with the store;
-        # one thread: the threaded scheduler's per-thread arenas grow RSS with store size
-        with large_blocks_returned():
-            return np.asarray(block.compute(scheduler="synchronous"), dtype=dtype)
+        return read_samples(self.values, index, dtype)
 
     def blocks(
         self,
@@ -111,13 +102,7 @@ class PointSet:
         dtype: type = np.float64,
         index: Sequence[int] | np.ndarray | None = None,
     ) -> Iterator[np.ndarray]:
-        """Read all samples (or those in ``index``) a block at a time: whole-store passes in
-        bounded memory.
-
-        ``size`` samples per block; by default about 4 M numbers (32 MB as float64). While the
-        pass runs, large temporaries (the reader's and the caller's work on each block) are
-        returned to the OS when freed (:func:`vamoh.memory.large_blocks_returned`), so memory
-        does not creep up with the number of blocks.
+        """Read all samples (or those in ``index``) a block at a time (:func:`sample_blocks`).
 
         Example:
             >>> import numpy as np
@@ -127,17 +112,58 @@ class PointSet:
             >>> [b.shape[0] for b in ps.blocks(2, index=[0, 3, 4])]
             [2, 1]
         """
-        chosen = np.arange(self.n_samples) if index is None else np.asarray(index)
-        if size is None:
-            size = max(1, 2**22 // max(1, self.n_points * self.n_channels))
-        with large_blocks_returned():
-            for start in range(0, len(chosen), size):
-                part = chosen[start : start + size]
-                contiguous = part[-1] - part[0] == len(part) - 1
-                # a slice keeps a lazy store's chunks intact; an index array may merge them
-                sel = slice(int(part[0]), int(part[-1]) + 1) if contiguous else part
-                yield self.samples(sel, dtype=dtype)
+        return sample_blocks(self.values, size, dtype, index)
 
     def with_values(self, values: Any) -> PointSet:
         """The same locations and layout with other values (e.g. a prediction)."""
         return replace(self, values=values)
+
+
+def read_samples(
+    values: Any, index: Sequence[int] | slice | np.ndarray, dtype: type = np.float32
+) -> np.ndarray:
+    """``values[index]`` ``(s, N, C)`` in memory; a dask array computes only these samples.
+
+    Example:
+        >>> import numpy as np
+        >>> read_samples(np.ones((4, 2, 1)), [0, 2]).shape
+        (2, 2, 1)
+    """
+    block = values[index] if isinstance(index, slice) else values[np.asarray(index)]
+    if not hasattr(block, "compute"):
+        return np.asarray(block, dtype=dtype)
+    # chunk-sized temporaries go back to the OS, so memory does not grow with the store;
+    # one thread: the threaded scheduler's per-thread arenas grow RSS with store size
+    with large_blocks_returned():
+        return np.asarray(block.compute(scheduler="synchronous"), dtype=dtype)
+
+
+def sample_blocks(
+    values: Any,
+    size: int | None = None,
+    dtype: type = np.float64,
+    index: Sequence[int] | np.ndarray | None = None,
+) -> Iterator[np.ndarray]:
+    """``values`` ``(S, N, C)`` (or the samples in ``index``) as numpy blocks: whole-store
+    passes in bounded memory.
+
+    ``size`` samples per block; by default about 4 M numbers (32 MB as float64). While the pass
+    runs, large temporaries (the reader's and the caller's work on each block) are returned to
+    the OS when freed (:func:`vamoh.memory.large_blocks_returned`), so memory does not creep up
+    with the number of blocks.
+
+    Example:
+        >>> import numpy as np
+        >>> [b.shape for b in sample_blocks(np.zeros((5, 2, 1)), size=2)]
+        [(2, 2, 1), (2, 2, 1), (1, 2, 1)]
+    """
+    chosen = np.arange(values.shape[0]) if index is None else np.asarray(index)
+    if size is None:
+        size = max(1, 2**22 // max(1, int(np.prod(values.shape[1:]))))
+    with large_blocks_returned():
+        for start in range(0, len(chosen), size):
+            part = chosen[start : start + size]
+            contiguous = part[-1] - part[0] == len(part) - 1
+            # a slice keeps a lazy store's chunks intact; an index array may merge them
+            sel = slice(int(part[0]), int(part[-1]) + 1) if contiguous else part
+            yield read_samples(values, sel, dtype)
