@@ -66,8 +66,8 @@ def inference_setup(grid: list[int], batch_size: int, config: Any) -> dict[str, 
     """
     from vamoh import plugins
     from vamoh.api import Model
-    from vamoh.conditioning import typical_spacing
     from vamoh.model import VaMoH
+    from vamoh.neighbours import typical_spacing
     from vamoh.normalisation import Normaliser
 
     modality = plugins.modalities()["climate"]

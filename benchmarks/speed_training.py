@@ -152,8 +152,8 @@ def training_setup(grid: list[int], n_fields: int, config: Any) -> tuple[Any, An
     """
     from vamoh import plugins
     from vamoh.batching import BatchBuilder
-    from vamoh.conditioning import typical_spacing
     from vamoh.model import VaMoH
+    from vamoh.neighbours import typical_spacing
     from vamoh.normalisation import Normaliser
 
     modality = plugins.modalities()["climate"]

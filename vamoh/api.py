@@ -18,12 +18,12 @@ import torch
 
 from vamoh import likelihoods
 from vamoh.checkpoint import read_checkpoint, write_checkpoint
-from vamoh.conditioning import typical_spacing
 from vamoh.config import VaMoHConfig
 from vamoh.detection import detect_modality
 from vamoh.memory import large_blocks_returned
 from vamoh.modality import Modality
 from vamoh.model import PointBatch, VaMoH, entropy
+from vamoh.neighbours import typical_spacing
 from vamoh.normalisation import Normaliser
 from vamoh.pointset import PointSet
 

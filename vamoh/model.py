@@ -13,14 +13,14 @@ import torch
 from torch import nn
 from torch.distributions import Normal, kl_divergence
 
-from vamoh.conditioning import LocalPath
 from vamoh.config import VaMoHConfig
-from vamoh.encoder import PointConvEncoder
-from vamoh.fourier import FourierFeatures
-from vamoh.hypernet import HyperGenerators
 from vamoh.likelihoods import get as get_likelihood
-from vamoh.mixture import CategoricalNet
-from vamoh.prior import PlanarFlowPrior
+from vamoh.nn.encoder import PointConvEncoder
+from vamoh.nn.fourier import FourierFeatures
+from vamoh.nn.hypernet import HyperGenerators
+from vamoh.nn.local import LocalPath
+from vamoh.nn.mixture import CategoricalNet
+from vamoh.nn.prior import PlanarFlowPrior
 
 __all__ = ["PointBatch", "Prediction", "VaMoH"]
 

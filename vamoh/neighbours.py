@@ -22,6 +22,7 @@ __all__ = [
     "ordered_sample",
     "random_sample",
     "stratified_sample",
+    "typical_spacing",
 ]
 
 
@@ -242,3 +243,20 @@ def ordered_sample(order: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
     in_order = mask[:, order]  # (B, N): validity along the order
     pick = order[np.argsort(~in_order, axis=1, kind="stable")]  # valid first, order kept
     return _fill(pick, mask, m)
+
+
+def typical_spacing(coords: np.ndarray) -> float:
+    """Median distance from a point to its nearest neighbour (the local path's length scale).
+
+    Example:
+        >>> import numpy as np
+        >>> typical_spacing(np.array([[0.0], [0.5], [1.0]]))
+        0.5
+    """
+    coords = np.asarray(coords, dtype=np.float64)
+    if len(coords) < 2:
+        return 1.0
+    sample = coords[:: max(1, len(coords) // 4096)]
+    _, dist = knn(coords, sample, 2)
+    spacing = float(np.median(dist[0, :, 1]))
+    return spacing if spacing > 0 else 1.0

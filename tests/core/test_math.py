@@ -14,7 +14,7 @@ from vamoh.likelihoods import (
     DiscretisedLogistic,
     GaussianLikelihood,
 )
-from vamoh.prior import PlanarFlowPrior, PlanarLayer
+from vamoh.nn.prior import PlanarFlowPrior, PlanarLayer
 
 
 def test_planar_logdet_matches_autograd_jacobian() -> None:

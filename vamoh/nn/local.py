@@ -10,7 +10,6 @@ the likelihood's ``shift`` and the batch's ``base``; see :mod:`vamoh.model`.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -102,20 +101,3 @@ class LocalPath(nn.Module):
         attention = F.softmax(h[..., 0], dim=-1)  # (B, M, k)
         pooled = (attention[..., None] * h[..., 1:]).sum(dim=2)
         return pooled * has_ctx[:, None, None].to(pooled.dtype)
-
-
-def typical_spacing(coords: np.ndarray) -> float:
-    """Median distance from a point to its nearest neighbour (the local path's length scale).
-
-    Example:
-        >>> import numpy as np
-        >>> typical_spacing(np.array([[0.0], [0.5], [1.0]]))
-        0.5
-    """
-    coords = np.asarray(coords, dtype=np.float64)
-    if len(coords) < 2:
-        return 1.0
-    sample = coords[:: max(1, len(coords) // 4096)]
-    _, dist = knn(coords, sample, 2)
-    spacing = float(np.median(dist[0, :, 1]))
-    return spacing if spacing > 0 else 1.0
