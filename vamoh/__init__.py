@@ -23,6 +23,7 @@ from vamoh.versions import show_versions
 
 if TYPE_CHECKING:
     from vamoh.api import Model, fit, load
+    from vamoh.output import write_predictions
 
 __all__ = [
     "Modality",
@@ -36,10 +37,16 @@ __all__ = [
     "open_dataset",
     "plugins",
     "show_versions",
+    "write_predictions",
 ]
 
 # torch and lightning take seconds to import: load them when the engine is first used.
-_LAZY = {"fit": "vamoh.api", "load": "vamoh.api", "Model": "vamoh.api"}
+_LAZY = {
+    "fit": "vamoh.api",
+    "load": "vamoh.api",
+    "Model": "vamoh.api",
+    "write_predictions": "vamoh.output",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -109,7 +109,10 @@ def fit(
         resume: a Lightning checkpoint (``last.ckpt`` in ``checkpoint_dir``) to continue from.
         checkpoint_dir: where Lightning writes ``last.ckpt`` (for ``resume``) and the best
             epoch; by default nothing is written and the best weights are kept in memory.
-        progress: show Lightning's progress bar (and print the validation report).
+        progress: show training progress (and print the validation report): Lightning's bar
+            in a terminal, plain timed lines with an ETA in a log, a pipe or a notebook
+            (:class:`~vamoh.training_progress.PlainProgress`; pass your own in
+            ``trainer={"callbacks": [...]}`` to change how often it prints).
         report: after training, score the model against the modality's classical baseline on
             the validation samples (:meth:`~vamoh.modality.Modality.validation_report`), so you
             see at once whether it adds value on your data; stored in ``model.report``.
@@ -128,6 +131,7 @@ def fit(
 
     from vamoh import plugins
     from vamoh.training import BestWeights, PointSetDataModule, VaMoHSystem
+    from vamoh.training_progress import progress_settings
 
     mod = detect_modality(data, modality)
     points = mod.to_points(data, variables=variables, sample_dim=sample_dim)
@@ -211,6 +215,7 @@ def fit(
     settings.update(trainer or {})
     # the caller's callbacks join vamoh's instead of replacing them
     settings["callbacks"] = [*callbacks, *settings.get("callbacks", [])]
+    settings = progress_settings(settings, progress)  # plain lines where no bar draws
     if any(isinstance(c, pl.callbacks.ModelCheckpoint) for c in settings["callbacks"]):
         settings["enable_checkpointing"] = True
     if settings.get("strategy") in ("ddp", "ddp_spawn"):

@@ -2,8 +2,15 @@
 
 Data arguments are anything ``vamoh.open_dataset`` opens (a Zarr store, a netCDF file, an image
 folder, ...); results are written by suffix (``.zarr`` store, else netCDF) and never replace an
-existing file unless ``--overwrite`` is given. Bad input is reported in one line, without a
-traceback, and the command exits with status 1.
+existing file unless ``--overwrite`` is given. A ``.zarr`` result of ``downscale`` and ``impute``
+is written a block of samples at a time (:func:`vamoh.output.write_predictions`), so memory does
+not grow with the number of fields. Bad input is reported in one line, without a traceback, and
+the command exits with status 1.
+
+Progress goes to standard output, like the results' messages: Lightning's bar while ``fit``
+trains in a terminal, plain timed lines with an ETA in a log or a pipe, and lines for
+predictions that take more than 10 seconds; ``--quiet`` turns it off. Errors go to standard
+error.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vamoh._version import __version__
+from vamoh.progress import quiet
 
 __all__ = ["available_demos", "main", "parse_assignments", "parse_selection"]
 
@@ -200,7 +208,7 @@ def _fit(args: argparse.Namespace) -> int:
     _check_writable(args.out, args.overwrite)  # before training, not after
     data = _open(args.data, args.sel)
     config = parse_assignments(args.config)
-    with tempfile.TemporaryDirectory(prefix="vamoh-fit-") as checkpoints:
+    with tempfile.TemporaryDirectory(prefix="vamoh-fit-") as checkpoints, quiet(args.quiet):
         # Lightning's per-epoch checkpoints matter only while training: --out is the result
         model = vamoh.fit(
             data,
@@ -224,31 +232,47 @@ def _load(path: str) -> Any:
     return vamoh.load(path)
 
 
+def _predict_into(args: argparse.Namespace, model: Any, method: str, data: Any, **kw: Any) -> int:
+    """A Zarr --out is written block by block (bounded memory), anything else in one piece."""
+    if Path(args.out).suffix == ".zarr":
+        from vamoh.output import write_predictions
+
+        target = write_predictions(
+            model, method, data, args.out, overwrite=args.overwrite, progress=not args.quiet, **kw
+        )
+        print(f"wrote {target}")
+    else:
+        with quiet(args.quiet):
+            result = getattr(model, method)(data, **kw)
+        _write(result, args.out, args.overwrite)
+    return 0
+
+
 def _downscale(args: argparse.Namespace) -> int:
     _check_writable(args.out, args.overwrite)
     model = _load(args.model)
     data = _open(args.data, args.sel)
     if args.to is not None:
-        result = model.downscale(data, to=_open(args.to, None))
-    else:
-        result = model.downscale(data, factor=args.factor)
-    _write(result, args.out, args.overwrite)
-    return 0
+        return _predict_into(args, model, "downscale", data, to=_open(args.to, None))
+    return _predict_into(args, model, "downscale", data, factor=args.factor)
 
 
 def _impute(args: argparse.Namespace) -> int:
     _check_writable(args.out, args.overwrite)
     model = _load(args.model)
-    result = model.impute(_open(args.data, args.sel))
-    _write(result, args.out, args.overwrite)
-    return 0
+    return _predict_into(args, model, "impute", _open(args.data, args.sel))
 
 
 def _sample(args: argparse.Namespace) -> int:
+    from vamoh.progress import progress_report
+
     _check_writable(args.out, args.overwrite)
     model = _load(args.model)
     like = _open(args.like, args.sel)
-    result = model.sample(args.n, like=like, seed=args.seed)
+    # one forward pass: a long one ends with a line saying how long it took
+    with progress_report(args.n, what="sampling", enabled=not args.quiet) as report:
+        result = model.sample(args.n, like=like, seed=args.seed)
+        report.advance(args.n)
     _write(result, args.out, args.overwrite)
     return 0
 
@@ -262,6 +286,7 @@ def _output_options(parser: argparse.ArgumentParser, default: str | None = None)
         help="result path: NAME.zarr (Zarr store) or NAME.nc (netCDF)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def _selection_option(parser: argparse.ArgumentParser) -> None:
@@ -300,7 +325,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--config", nargs="+", metavar="KEY=VALUE", help="VaMoHConfig overrides (JSON values)"
     )
-    fit.add_argument("--quiet", action="store_true", help="no progress bar or report")
+    fit.add_argument("--quiet", action="store_true", help="no progress or report")
     _selection_option(fit)
     fit.set_defaults(func=_fit)
 
