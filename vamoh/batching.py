@@ -20,13 +20,29 @@ __all__ = ["BatchBuilder", "EpochSampler"]
 
 
 class EpochSampler(torch.utils.data.Sampler):
-    """Shuffled batches of sample indices, reproducible per epoch, split across DDP ranks."""
+    """Shuffled batches of sample indices, reproducible per epoch, split across DDP ranks.
 
-    def __init__(self, indices: np.ndarray, batch_size: int, seed: int, shuffle: bool) -> None:
+    Every rank draws the same permutation and takes its own share, so no sample is used twice in
+    an epoch. Training (``every_sample=False``) drops the remainder: every rank then runs the
+    same number of steps, which DDP's gradient all-reduce needs. Validation
+    (``every_sample=True``) deals the indices out in turn, so every sample is scored once (rank
+    shares differ by one at most: without gradients, unequal step counts cannot hang), and a
+    rank left without a sample repeats one so that every rank logs the metrics it reduces.
+    """
+
+    def __init__(
+        self,
+        indices: np.ndarray,
+        batch_size: int,
+        seed: int,
+        shuffle: bool,
+        every_sample: bool = False,
+    ) -> None:
         self.indices = np.asarray(indices)
         self.batch_size = batch_size
         self.seed = seed
         self.shuffle = shuffle
+        self.every_sample = every_sample
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -42,8 +58,12 @@ class EpochSampler(torch.utils.data.Sampler):
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
         rank, world = self._rank()
-        per_rank = len(order) // world if world > 1 else len(order)
-        order = order[rank * per_rank : (rank + 1) * per_rank] if world > 1 else order
+        if world > 1 and self.every_sample and len(order):
+            # fewer indices than ranks: np.resize repeats them, so no rank is left without one
+            order = np.resize(order, max(len(order), world))[rank::world]
+        elif world > 1:
+            per_rank = len(order) // world
+            order = order[rank * per_rank : (rank + 1) * per_rank]
         return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     def __iter__(self):

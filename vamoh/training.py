@@ -43,7 +43,9 @@ class PointSetDataModule(pl.LightningDataModule):
         self.train_builder = BatchBuilder(points, normaliser, config, modality, training=True)
         self.val_builder = BatchBuilder(points, normaliser, config, modality, training=False)
         self.train_sampler = EpochSampler(train_indices, config.batch_size, config.seed, True)
-        self.val_sampler = EpochSampler(val_indices, config.batch_size, config.seed, False)
+        self.val_sampler = EpochSampler(
+            val_indices, config.batch_size, config.seed, False, every_sample=True
+        )
         self.train_builder.epoch_source = self.train_sampler
 
     def set_epoch(self, epoch: int) -> None:
