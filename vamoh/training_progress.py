@@ -9,6 +9,7 @@ prints instead, on the first process only and flushed at once:
   whichever comes first: step (of the total when a bound is known), epoch, the metrics of the
   progress bar (training loss, the latest ``val_loss`` and ``val_rmse``), time elapsed and an
   estimate of the time left,
+- a line during a validation that runs longer than ``every_seconds``,
 - a last line saying why training ended (time budget, max steps, early stopping, max epochs).
 
 The estimate takes the tightest known bound: ``max_steps``, ``max_epochs`` x steps per epoch, or
@@ -209,6 +210,25 @@ class PlainProgress(pl.Callback):
         by_time = time.monotonic() - self._last_time >= self.every_seconds
         if first or by_steps or by_time:
             self._progress_line(trainer)
+
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        # a long validation would otherwise leave the log silent until the next training step
+        now = time.monotonic()
+        if trainer.sanity_checking or now - self._last_time < self.every_seconds:
+            return
+        batches = trainer.num_val_batches[dataloader_idx] if trainer.num_val_batches else None
+        of = f"/{batches}" if isinstance(batches, int) else ""
+        elapsed = format_duration(now - self._start)
+        self._print(trainer, f"validating: batch {batch_idx + 1}{of} | {elapsed} elapsed")
+        self._last_time = now
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         elapsed = format_duration(time.monotonic() - self._start)

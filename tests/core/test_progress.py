@@ -92,6 +92,14 @@ def test_lines_every_step_carry_step_epoch_losses_elapsed_and_eta(
     assert not matches[3].group(3) and all(m.group(3) for m in matches[4:])
 
 
+def test_a_long_validation_prints_lines_too(capsys: pytest.CaptureFixture[str]) -> None:
+    fit_toy(max_epochs=1, trainer={"callbacks": [PlainProgress(every_seconds=1e-9)]})
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" | ")[0] for line in lines if "validating" in line] == [
+        "vamoh fit: validating: batch 1/1"
+    ]
+
+
 def test_the_last_line_says_why_training_ended(capsys: pytest.CaptureFixture[str]) -> None:
     fit_toy(max_epochs=50, trainer={"max_steps": 5})
     last = capsys.readouterr().out.strip().splitlines()[-1]
