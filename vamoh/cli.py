@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vamoh._version import __version__
+from vamoh.atomic import atomic_output, check_new_output
 
 __all__ = ["available_demos", "main", "parse_assignments", "parse_selection"]
 
@@ -95,16 +95,15 @@ def _open(path: str, selection: Sequence[str] | None) -> Any:
 
 
 def _check_writable(path: str, overwrite: bool) -> Path:
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"{target} already exists; pass --overwrite to replace it, or choose another --out."
-        )
-    return target
+    return check_new_output(path, overwrite, hint="--overwrite")
 
 
 def _write(result: Any, path: str, overwrite: bool) -> Path:
-    """Write an xarray result by suffix: ``.zarr`` -> Zarr store, anything else -> netCDF."""
+    """Write an xarray result by suffix: ``.zarr`` -> Zarr store, anything else -> netCDF.
+
+    The store is written beside ``path`` and renamed into place, so an interrupted write never
+    leaves half a result under the name.
+    """
     import warnings
 
     import xarray as xr
@@ -113,18 +112,13 @@ def _write(result: Any, path: str, overwrite: bool) -> Path:
     if isinstance(result, xr.DataArray):
         result = result.to_dataset(name=str(result.name or "values"))
     result = result.drop_encoding()
-    if target.exists():
-        if target.is_dir():
-            shutil.rmtree(target)
+    with atomic_output(target, overwrite=overwrite, hint="--overwrite") as partial:
+        if target.suffix == ".zarr":
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+                result.to_zarr(partial, mode="w-")
         else:
-            target.unlink()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix == ".zarr":
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-            result.to_zarr(target, mode="w-")
-    else:
-        result.to_netcdf(target)
+            result.to_netcdf(partial)
     print(f"wrote {target}")
     return target
 
