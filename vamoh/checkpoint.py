@@ -58,7 +58,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CheckpointError(
-            f"{path} is not a readable vamoh model ({type(exc).__name__}: {exc}). It may be "
+            f"{path} is not a readable vamoh model (torch.load failed: {type(exc).__name__}). It may be "
             f"truncated or corrupt, or a file of another program; save it again with model.save()."
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

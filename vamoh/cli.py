@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -194,19 +193,20 @@ def _fit(args: argparse.Namespace) -> int:
     _check_writable(args.out, args.overwrite)  # before training, not after
     data = _open(args.data, args.sel)
     config = parse_assignments(args.config)
-    with tempfile.TemporaryDirectory(prefix="vamoh-fit-") as checkpoints:
-        # Lightning's per-epoch checkpoints matter only while training: --out is the result
-        model = vamoh.fit(
-            data,
-            variables=args.variables,
-            sample_dim=args.sample_dim,
-            modality=args.modality,
-            config=config or None,
-            max_epochs=args.epochs,
-            val_fraction=args.val_fraction,
-            progress=not args.quiet,
-            checkpoint_dir=checkpoints,
-        )
+    # without --checkpoint-dir nothing but --out is written; Ctrl-C or SIGTERM still stop
+    # cleanly, and --out then holds the best validated weights
+    model = vamoh.fit(
+        data,
+        variables=args.variables,
+        sample_dim=args.sample_dim,
+        modality=args.modality,
+        config=config or None,
+        max_epochs=args.epochs,
+        val_fraction=args.val_fraction,
+        progress=not args.quiet,
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
+    )
     path = model.save(args.out, overwrite=args.overwrite)
     print(f"saved {model!r} to {path}")
     return 0
@@ -294,6 +294,10 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--config", nargs="+", metavar="KEY=VALUE", help="VaMoHConfig overrides (JSON values)"
     )
+    fit.add_argument(
+        "--checkpoint-dir", help="keep last.ckpt (to --resume an interrupted run) and best.ckpt"
+    )
+    fit.add_argument("--resume", help="continue from a last.ckpt of --checkpoint-dir")
     fit.add_argument("--quiet", action="store_true", help="no progress bar or report")
     _selection_option(fit)
     fit.set_defaults(func=_fit)

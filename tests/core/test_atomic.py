@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +113,9 @@ def test_a_folder_replaces_a_folder_whole(tmp_path: Path) -> None:
 
 def test_existing_outputs_are_refused_before_writing(tmp_path: Path) -> None:
     target = write_text(tmp_path / "scores.json", "{}")
-    with pytest.raises(OutputExistsError, match=r"scores\.json already exists; pass overwrite=True"):
+    with pytest.raises(
+        OutputExistsError, match=r"scores\.json already exists; pass overwrite=True"
+    ):
         with atomic_output(target):
             raise AssertionError("the writer must not run")
     assert isinstance(OutputExistsError("x"), FileExistsError)
