@@ -17,6 +17,7 @@ __all__ = [
     "GridError",
     "LayoutError",
     "MissingLatLonError",
+    "OutsideTrainingDomainWarning",
     "SampleDimError",
     "UnitsError",
     "UnnamedDataError",
@@ -147,4 +148,25 @@ class LayoutError(ClimateDataError):
         ... except LayoutError as error:
         ...     print(str(error)[:45])
         these points have layout NoneType, not a Clim
+    """
+
+
+class OutsideTrainingDomainWarning(UserWarning):
+    """Points to condition on or predict at lie far outside the training data's lat/lon box.
+
+    A warning, not an error: the model still answers, but it extrapolates there, so its
+    answer (and its std) deserve little trust.
+
+    Example:
+        >>> import warnings
+        >>> import vamoh
+        >>> from vamoh_climate.synthetic import global_field
+        >>> south = global_field(6, 8, 16).isel(latitude=slice(4, 8))
+        >>> model = vamoh.fit(south, max_epochs=1, progress=False, report=False)
+        >>> north = global_field(1, 8, 16).isel(latitude=slice(0, 2))
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = model.impute(north)
+        >>> print(str(caught[-1].message)[:62])
+        variables ['t2m']: 32 of 32 points lie outside the training do
     """

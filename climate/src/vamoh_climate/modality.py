@@ -8,6 +8,7 @@ attrs and units.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -24,18 +25,32 @@ from vamoh_climate.errors import (
     GridError,
     LayoutError,
     MissingLatLonError,
+    OutsideTrainingDomainWarning,
     SampleDimError,
     UnitsError,
     UnnamedDataError,
     VariableError,
 )
-from vamoh_climate.grid import Domain, Geometry, find_lat_lon, geometry_of, refine_axis
+from vamoh_climate.grid import (
+    Domain,
+    Geometry,
+    find_lat_lon,
+    geometry_of,
+    other_grid_dims,
+    refine_axis,
+)
 from vamoh_climate.interpolation import interpolate_grid
 from vamoh_climate.layout import ClimateLayout, decode, encode
 from vamoh_climate.sphere import SphereCoordinates
+from vamoh_climate.units import same_units
 from vamoh_climate.variables import as_dataset, select
 
-__all__ = ["ClimateModality", "locate"]
+__all__ = ["FAR_OUTSIDE_DEGREES", "ClimateModality", "locate"]
+
+# points further than this outside the training box are reported (about 111 km): close enough
+# to allow coarse cells or stations just beyond the edge, far enough to mean extrapolation
+FAR_OUTSIDE_DEGREES = 1.0
+KM_PER_DEGREE = 111.195  # 6371 km mean Earth radius
 
 
 def locate(ds: xr.Dataset) -> Geometry:
@@ -100,11 +115,15 @@ class ClimateModality(Modality):
     )
 
     def __init__(
-        self, domain: Domain | None = None, climatology: Climatology | None = None
+        self,
+        domain: Domain | None = None,
+        climatology: Climatology | None = None,
+        units: Mapping[str, str | None] | None = None,
     ) -> None:
         self.coordinate_system = SphereCoordinates()
         self.domain = domain
         self.climatology = climatology
+        self.units = dict(units) if units is not None else None
         self._cache: dict[str, tuple[Any, np.ndarray | None]] = {}
 
     # -- detection -------------------------------------------------------------------------
@@ -140,8 +159,11 @@ class ClimateModality(Modality):
         """
         ds = _promote_latlon(as_dataset(data))
         geometry = locate(ds)
-        selection = select(ds, geometry.dims, variables, sample_dim)
-        return encode(ds, geometry, selection)
+        others = other_grid_dims(ds, geometry.lat_name, geometry.lon_name)
+        selection = select(ds, geometry.dims, variables, sample_dim, others)
+        points = encode(ds, geometry, selection)
+        self._check_against_training(points)
+        return points
 
     def from_points(self, points: PointSet) -> xr.Dataset:
         """The Dataset of ``points``: input coords (descending latitude, 0..360 or -180..180
@@ -150,11 +172,13 @@ class ClimateModality(Modality):
 
     # -- fitted state ------------------------------------------------------------------------
     def state(self, points: PointSet) -> dict[str, Any]:
-        """The training data's lat/lon box and climatology (mean field), saved in checkpoints.
+        """The training data's lat/lon box, units and climatology (mean field), saved in
+        checkpoints.
 
-        The box lets :meth:`refine` refuse targets outside it; the climatology anchors
-        :meth:`interpolate` (the hybrid baseline). Fields too large to keep a climatology for
-        (:data:`vamoh_climate.climatology.MAX_VALUES`) store the box only.
+        The box lets :meth:`refine` refuse targets outside it and :meth:`to_points` warn about
+        points far outside it; the units let :meth:`to_points` refuse data in other units; the
+        climatology anchors :meth:`interpolate` (the hybrid baseline). Fields too large to keep a
+        climatology for (:data:`vamoh_climate.climatology.MAX_VALUES`) store no climatology.
 
         Example:
             >>> import numpy as np, xarray as xr
@@ -162,12 +186,15 @@ class ClimateModality(Modality):
             ...                 coords={"lat": [1.0, 0.0], "lon": [0.0, 1.0]})
             >>> state = ClimateModality().state(ClimateModality().to_points(ds))
             >>> state["domain"]["lat_max"], sorted(state)
-            (1.5, ['climatology', 'domain'])
+            (1.5, ['climatology', 'domain', 'units'])
         """
         layout = points.layout
         if not isinstance(layout, ClimateLayout):
             return {}
-        state: dict[str, Any] = {"domain": layout.geometry.domain().to_dict()}
+        state: dict[str, Any] = {
+            "domain": layout.geometry.domain().to_dict(),
+            "units": dict(zip(points.channels, points.units)),
+        }
         climatology = Climatology.of(points)
         if climatology is not None:
             state["climatology"] = climatology.to_state()
@@ -180,7 +207,39 @@ class ClimateModality(Modality):
         return ClimateModality(
             Domain.from_dict(domain) if domain else None,
             Climatology.from_state(climatology) if climatology else None,
+            state.get("units"),
         )
+
+    def _check_against_training(self, points: PointSet) -> None:
+        """A trained model's modality: refuse other units, warn about points far outside."""
+        if self.units is not None:
+            for name, given in zip(points.channels, points.units):
+                trained = self.units.get(name)
+                if trained and given and not same_units(trained, given):
+                    raise UnitsError(
+                        f"variable {name!r} is in {given!r} but the model was trained on it in "
+                        f"{trained!r}; vamoh does not convert units. Convert the data first, "
+                        f"e.g. with pint-xarray: ds[{name!r}].pint.quantify().pint.to("
+                        f"{trained!r}).pint.dequantify()."
+                    )
+        layout = points.layout
+        if self.domain is None or not isinstance(layout, ClimateLayout):
+            return
+        lat, lon = layout.geometry.point_latlon()
+        distance = self.domain.distance_outside(lat, lon)
+        far = distance > FAR_OUTSIDE_DEGREES
+        if far.any():
+            worst = float(distance.max())
+            warnings.warn(
+                f"variables {list(points.channels)}: {int(far.sum())} of {far.size} points lie "
+                f"outside the training domain ({self.domain.describe()}) by more than "
+                f"{FAR_OUTSIDE_DEGREES:g} degree, up to {worst * KM_PER_DEGREE:,.0f} km "
+                f"({worst:.1f} degrees of great circle) from it. The model extrapolates there: "
+                f"expect poor predictions and too-confident std. Train on data that cover "
+                f"these points, or select points inside the domain.",
+                OutsideTrainingDomainWarning,
+                stacklevel=4,
+            )
 
     # -- refinement (downscaling targets) ----------------------------------------------------
     def refine(self, data: Any, *, factor: int | None = None, to: Any = None) -> xr.Dataset:
@@ -456,6 +515,11 @@ class ClimateModality(Modality):
             (good.assign(t2m=t2m.assign_attrs(units="kelvins_please")), UnitsError),
             (good.assign(sst=t2m.isel(time=0)), VariableError),  # channels with other dims
             (t2m.rename(None), UnnamedDataError),
+            (good.assign(t2m=t2m.assign_attrs(units="furlongs")), UnitsError),  # not a temperature
+            (good.isel(time=[0, 1, 1]), SampleDimError),  # a time step twice
+            (good.isel(time=slice(0, 0)), SampleDimError),  # no time steps
+            (good.isel(latitude=slice(0, 0)), GridError),  # no latitudes
+            (good.assign(t2m=t2m.astype("int16").assign_attrs(scale_factor=0.1)), VariableError),
         ]
 
     def plot(self, data: Any, **kwargs: Any) -> Any:
