@@ -202,9 +202,13 @@ def _refuse_infinite_block(block: np.ndarray, channels: tuple[str, ...]) -> np.n
     _, infinite = _scan(np.asarray(block), counts)
     if counts.any():
         channel = int(np.flatnonzero(counts.sum(axis=0))[0])
+        n_pos, n_neg = int(counts[0, channel]), int(counts[1, channel])
+        signs = ", ".join(f"{s} {c}" for s, c in (("+inf", n_pos), ("-inf", n_neg)) if c)
+        n, k = n_pos + n_neg, int(infinite.sum())
         raise NonFiniteValuesError(
-            f"variable {channels[channel]!r} has {int(counts[:, channel].sum())} infinite values "
-            f"in the {int(infinite.sum())} samples being read; {_FIX_NON_FINITE}."
+            f"variable {channels[channel]!r} has {n} infinite value{'s' if n != 1 else ''} "
+            f"({signs}) in {k} of the {block.shape[0]} samples being read (lazy data are checked "
+            f"as they are read); {_FIX_NON_FINITE}."
         )
     return block
 

@@ -12,7 +12,7 @@ import xarray as xr
 import vamoh
 from vamoh.cli import main
 from vamoh.toy import ToyModality
-from vamoh.validation import ModalityMismatchError
+from vamoh.validation import ModalityMismatchError, NonFiniteValuesError
 from vamoh_climate.errors import (
     ClimateDataError,
     DomainError,
@@ -178,3 +178,12 @@ def test_integer_and_boolean_fields_are_modelled_as_numbers(
     assert vamoh.fit(flags, max_epochs=1, progress=False, config=TINY, report=False).channels == (
         "flag",
     )
+
+
+def test_lazy_data_with_inf_are_refused_as_they_are_read(model: vamoh.Model) -> None:
+    fields = global_field(3, 16, 32, seed=5).isel(
+        latitude=slice(4, 12), longitude=[*range(28, 32), *range(0, 8)]
+    )
+    fields["t2m"][1, 2, 3] = np.inf
+    with pytest.raises(NonFiniteValuesError, match=r"'t2m' has 1 infinite value \(\+inf 1\)"):
+        model.impute(fields.chunk(time=1))  # checked chunk by chunk, no extra pass over a store
