@@ -27,6 +27,7 @@ __all__ = [
     "Domain",
     "Geometry",
     "cell_edges",
+    "cell_index",
     "find_lat_lon",
     "find_latitude",
     "geometry_of",
@@ -465,3 +466,26 @@ def refine_axis(centres: np.ndarray, factor: int, *, clip: float | None = None) 
     width = np.diff(edges)[:, None]
     offsets = (np.arange(int(factor), dtype=np.float64) + 0.5) / factor
     return (edges[:-1, None] + offsets[None, :] * width).ravel()
+
+
+def cell_index(centres: np.ndarray, axis: np.ndarray, *, periodic: bool) -> np.ndarray:
+    """The index of the ``axis`` cell holding each of ``centres`` (-1 outside every cell).
+
+    Cells are bounded halfway between the axis' points (:func:`cell_edges`); ``periodic`` axes
+    are longitudes, compared modulo 360.
+
+    Example:
+        >>> cell_index(np.array([0.1, 0.9, 5.0]), np.array([0.0, 1.0]), periodic=False).tolist()
+        [0, 1, -1]
+    """
+    axis = np.unwrap(axis, period=360.0) if periodic else np.asarray(axis, dtype=np.float64)
+    descending = axis.size > 1 and axis[0] > axis[-1]
+    edges = np.sort(cell_edges(axis))
+    values = np.asarray(centres, dtype=np.float64)
+    if periodic:  # the representation of each longitude that lies east of the western edge
+        values = np.mod(values - edges[0], 360.0) + edges[0]
+    index = np.searchsorted(edges, values, side="right") - 1
+    index[(values < edges[0]) | (values >= edges[-1])] = -1
+    if descending:
+        index = np.where(index >= 0, axis.size - 1 - index, -1)
+    return index

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
+from vamoh import Footprints
 from vamoh.modality import Modality
 from vamoh.pointset import PointSet
 from vamoh_climate.climatology import Climatology
@@ -31,6 +33,8 @@ from vamoh_climate.errors import (
     UnnamedDataError,
     VariableError,
 )
+from vamoh_climate.footprints import cell_footprints
+from vamoh_climate.footprints import coarsen as coarsen_points
 from vamoh_climate.grid import (
     Domain,
     Geometry,
@@ -42,6 +46,7 @@ from vamoh_climate.grid import (
 from vamoh_climate.interpolation import interpolate_grid
 from vamoh_climate.layout import ClimateLayout, decode, encode
 from vamoh_climate.sphere import SphereCoordinates
+from vamoh_climate.time_features import CYCLES, choose_cycles, cycle_features, sample_times
 from vamoh_climate.units import same_units
 from vamoh_climate.variables import as_dataset, select
 
@@ -119,11 +124,17 @@ class ClimateModality(Modality):
         domain: Domain | None = None,
         climatology: Climatology | None = None,
         units: Mapping[str, str | None] | None = None,
+        grid: Mapping[str, Any] | None = None,
+        cycles: Sequence[str] | None = None,
     ) -> None:
         self.coordinate_system = SphereCoordinates()
         self.domain = domain
         self.climatology = climatology
         self.units = dict(units) if units is not None else None
+        # the training grid's axes (for resampling the backbone off its points) and the time
+        # cycles of its sample features; None until bound to a trained model's state
+        self.grid = dict(grid) if grid is not None else None
+        self.cycles = tuple(cycles) if cycles is not None else None
         self._cache: dict[str, tuple[Any, np.ndarray | None]] = {}
 
     # -- detection -------------------------------------------------------------------------
@@ -163,7 +174,18 @@ class ClimateModality(Modality):
         selection = select(ds, geometry.dims, variables, sample_dim, others)
         points = encode(ds, geometry, selection)
         self._check_against_training(points)
-        return points
+        return self._with_time_features(ds, points, selection.sample_dims)
+
+    def _with_time_features(
+        self, ds: xr.Dataset, points: PointSet, sample_dims: tuple[str, ...]
+    ) -> PointSet:
+        # the hour of the day and the day of the year, where the training data cover the cycle
+        times = sample_times(ds, sample_dims)
+        cycles = self.cycles if self.cycles is not None else choose_cycles(times)
+        if not cycles or times is None:
+            return points
+        values, names = cycle_features(times, cycles)
+        return replace(points, sample_features=values, sample_feature_names=names)
 
     def from_points(self, points: PointSet) -> xr.Dataset:
         """The Dataset of ``points``: input coords (descending latitude, 0..360 or -180..180
@@ -186,15 +208,27 @@ class ClimateModality(Modality):
             ...                 coords={"lat": [1.0, 0.0], "lon": [0.0, 1.0]})
             >>> state = ClimateModality().state(ClimateModality().to_points(ds))
             >>> state["domain"]["lat_max"], sorted(state)
-            (1.5, ['climatology', 'domain', 'units'])
+            (1.5, ['climatology', 'cycles', 'domain', 'grid', 'units'])
         """
         layout = points.layout
         if not isinstance(layout, ClimateLayout):
             return {}
+        geometry = layout.geometry
         state: dict[str, Any] = {
-            "domain": layout.geometry.domain().to_dict(),
+            "domain": geometry.domain().to_dict(),
             "units": dict(zip(points.channels, points.units)),
+            "cycles": [
+                cycle
+                for cycle, (_, names) in CYCLES.items()
+                if names[0] in points.sample_feature_names
+            ],
         }
+        if geometry.kind == "grid":
+            state["grid"] = {
+                "lat": [float(v) for v in geometry.lat],
+                "lon": [float(v) for v in geometry.lon],
+                "periodic": bool(geometry.is_global),
+            }
         climatology = Climatology.of(points)
         if climatology is not None:
             state["climatology"] = climatology.to_state()
@@ -208,6 +242,8 @@ class ClimateModality(Modality):
             Domain.from_dict(domain) if domain else None,
             Climatology.from_state(climatology) if climatology else None,
             state.get("units"),
+            state.get("grid"),
+            state.get("cycles", ()),
         )
 
     def _check_against_training(self, points: PointSet) -> None:
@@ -444,6 +480,62 @@ class ClimateModality(Modality):
             method="biharmonic",
             periodic=geometry.is_global,
         )
+
+    # -- backbone hooks ----------------------------------------------------------------------
+    def _training_grid(self, points: PointSet | None, n_points: int) -> dict[str, Any] | None:
+        layout = getattr(points, "layout", None)
+        if isinstance(layout, ClimateLayout) and layout.geometry.kind == "grid":
+            g = layout.geometry
+            if g.n_points == n_points:
+                return {"lat": g.lat, "lon": g.lon, "periodic": g.is_global}
+        if self.grid is not None and len(self.grid["lat"]) * len(self.grid["lon"]) == n_points:
+            return self.grid
+        return None
+
+    def resample(
+        self, points: PointSet | None, fields: np.ndarray, query_coords: np.ndarray
+    ) -> np.ndarray | None:
+        """Complete gridded fields at other points: a cubic spline in the grid's index space
+        (wrapping round global grids); ``None`` for stations (the engine's kernel regression).
+
+        Example:
+            >>> import numpy as np, xarray as xr
+            >>> lat, lon = np.linspace(60, 40, 5), np.linspace(-10, 10, 6)
+            >>> ds = xr.Dataset({"t": (("lat", "lon"), np.add.outer(lat, lon))},
+            ...                 coords={"lat": lat, "lon": lon})
+            >>> m = ClimateModality()
+            >>> ps = m.to_points(ds)
+            >>> q = m.coordinate_system.latlon_to_xyz([50.0], [1.0])
+            >>> round(float(m.resample(ps, ps.samples(slice(None)), q)[0, 0, 0]), 3)
+            51.0
+        """
+        fields = np.asarray(fields, dtype=np.float64)
+        grid = self._training_grid(points, fields.shape[1])
+        if grid is None:
+            return None
+        latlon = self.coordinate_system.from_model(np.asarray(query_coords, dtype=np.float64))
+        return interpolate_grid(
+            np.asarray(grid["lat"]),
+            np.asarray(grid["lon"]),
+            fields,
+            latlon[:, 0],
+            latlon[:, 1],
+            method="cubic",
+            periodic=bool(grid["periodic"]),
+        )
+
+    def footprints(self, observed: PointSet, support: np.ndarray) -> Footprints | None:
+        """Coarse grid cells as means over the training points inside them (downscaling), else
+        ``None`` (point values). See :func:`vamoh_climate.footprints.cell_footprints`."""
+        layout = observed.layout
+        if not isinstance(layout, ClimateLayout):
+            return None
+        return cell_footprints(layout.geometry, support)
+
+    def coarsen(self, points: PointSet, factor: int) -> tuple[PointSet, Footprints] | None:
+        """Block means ``factor x factor`` of gridded fields and their footprints
+        (:func:`vamoh_climate.footprints.coarsen`)."""
+        return coarsen_points(points, factor)
 
     # -- honesty report ----------------------------------------------------------------------
     def validation_report(
