@@ -13,11 +13,15 @@ from __future__ import annotations
 
 __all__ = [
     "ClimateDataError",
+    "ColocatedStationsWarning",
     "DomainError",
+    "DuplicateStationError",
     "GridError",
     "LayoutError",
     "MissingLatLonError",
+    "MissingStationLocationError",
     "SampleDimError",
+    "StationLocationError",
     "UnitsError",
     "UnnamedDataError",
     "VariableError",
@@ -147,4 +151,80 @@ class LayoutError(ClimateDataError):
         ... except LayoutError as error:
         ...     print(str(error)[:45])
         these points have layout NoneType, not a Clim
+    """
+
+
+class MissingStationLocationError(MissingLatLonError):
+    """Station data (a station dimension) without latitude/longitude coordinates.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> ds = xr.Dataset({"tmax": (("station", "time"), np.zeros((3, 2)))},
+        ...                 coords={"station": ["a", "b", "c"]})
+        >>> try:
+        ...     ClimateModality().to_points(ds)
+        ... except MissingStationLocationError as error:
+        ...     print(str(error)[:59])
+        station data without locations: dim 'station' (3 stations)
+    """
+
+
+class StationLocationError(GridError):
+    """Stations whose latitude or longitude is NaN or infinite.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> ds = xr.Dataset({"tmax": (("station", "time"), np.zeros((3, 2)))},
+        ...                 coords={"station": ["a", "b", "c"],
+        ...                         "lat": ("station", [45.0, np.nan, 46.0]),
+        ...                         "lon": ("station", [7.0, 8.0, np.inf])})
+        >>> try:
+        ...     ClimateModality().to_points(ds)
+        ... except StationLocationError as error:
+        ...     print(str(error)[:66])
+        2 of 3 stations along 'station' have a NaN or infinite lat/lon (e.
+    """
+
+
+class DuplicateStationError(GridError):
+    """The station dimension's labels (station ids) repeat.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> ds = xr.Dataset({"tmax": (("station", "time"), np.zeros((3, 2)))},
+        ...                 coords={"station": ["a", "b", "a"],
+        ...                         "lat": ("station", [45.0, 46.0, 47.0]),
+        ...                         "lon": ("station", [7.0, 8.0, 9.0])})
+        >>> try:
+        ...     ClimateModality().to_points(ds)
+        ... except DuplicateStationError as error:
+        ...     print(str(error)[:51])
+        1 station id appears more than once along 'station'
+    """
+
+
+class ColocatedStationsWarning(UserWarning):
+    """Two or more stations at exactly the same latitude and longitude (a warning, not an error).
+
+    Co-located stations are legitimate (two sensors at one site, or coordinates rounded to a
+    few decimals), so the data are used as given; but they hold one location twice, which
+    interpolators treat as a single point with two values. Average or drop them when that is
+    not what you mean.
+
+    Example:
+        >>> import warnings
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> ds = xr.Dataset({"tmax": (("station", "time"), np.zeros((3, 2)))},
+        ...                 coords={"station": ["a", "b", "c"],
+        ...                         "lat": ("station", [45.0, 45.0, 47.0]),
+        ...                         "lon": ("station", [7.0, 7.0, 9.0])})
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = ClimateModality().to_points(ds)
+        >>> print(str(caught[0].message)[:65])
+        2 stations along 'station' share 1 location (e.g. the one of 'a')
     """

@@ -21,10 +21,13 @@ from vamoh_climate.defaults import default_config as _defaults_for
 from vamoh_climate.errors import (
     ClimateDataError,
     DomainError,
+    DuplicateStationError,
     GridError,
     LayoutError,
     MissingLatLonError,
+    MissingStationLocationError,
     SampleDimError,
+    StationLocationError,
     UnitsError,
     UnnamedDataError,
     VariableError,
@@ -33,6 +36,7 @@ from vamoh_climate.grid import Domain, Geometry, find_lat_lon, geometry_of, refi
 from vamoh_climate.interpolation import interpolate_grid
 from vamoh_climate.layout import ClimateLayout, decode, encode
 from vamoh_climate.sphere import SphereCoordinates
+from vamoh_climate.stations import check_station_latlon, check_stations
 from vamoh_climate.variables import as_dataset, select
 
 __all__ = ["ClimateModality", "locate"]
@@ -97,6 +101,9 @@ class ClimateModality(Modality):
         UnnamedDataError,
         DomainError,
         LayoutError,
+        MissingStationLocationError,
+        StationLocationError,
+        DuplicateStationError,
     )
 
     def __init__(
@@ -133,13 +140,22 @@ class ClimateModality(Modality):
         them in a lazy store would read all of it): ``vamoh.fit`` leaves them out of training,
         checking chunk by chunk, and errors when no sample has data.
 
+        Station data (lat/lon along a station dim) are checked first
+        (:mod:`vamoh_climate.stations`): stations without lat/lon, with a NaN or infinite
+        lat/lon, or with repeated ids are refused; stations sharing one location get a
+        :class:`~vamoh_climate.errors.ColocatedStationsWarning`.
+
         Raises:
             ClimateDataError: (a ``ValueError``) naming the problem and the fix: no lat/lon,
                 a bad grid, unknown units, a missing sample dim or variable, or an unnamed
-                DataArray.
+                DataArray; for stations :class:`MissingStationLocationError`,
+                :class:`StationLocationError` or :class:`DuplicateStationError`, with counts.
         """
-        ds = _promote_latlon(as_dataset(data))
+        ds = as_dataset(data)
+        check_station_latlon(ds)
+        ds = _promote_latlon(ds)
         geometry = locate(ds)
+        check_stations(ds, geometry)
         selection = select(ds, geometry.dims, variables, sample_dim)
         return encode(ds, geometry, selection)
 
