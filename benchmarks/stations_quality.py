@@ -317,7 +317,7 @@ def plot_site_maps(split: StationSplit, result: SplitResult, path: Path) -> Path
         ax.set_extent(extent, crs=plate)
         if split.key != "synthetic":
             ax.coastlines(resolution="50m", linewidth=0.6)
-        ax.scatter(lon_obs, lat_obs, s=6, c="0.55", transform=plate, label="observed sites")
+        ax.scatter(lon_obs, lat_obs, s=6, c="0.55", transform=plate, label="observed")
         points = ax.scatter(
             lon_held,
             lat_held,
@@ -329,13 +329,10 @@ def plot_site_maps(split: StationSplit, result: SplitResult, path: Path) -> Path
             edgecolors="black",
             linewidths=0.5,
             transform=plate,
+            label="held out (colour: RMSE)",
         )
         median = float(np.nanmedian(errors.values))
-        ax.set_title(
-            f"{split.label}, {name}\nheld-out sites (grey: observed), median RMSE "
-            f"{median:.2f} {units}",
-            fontsize=9,
-        )
+        ax.set_title(f"{split.label}, {name}\nmedian RMSE {median:.2f} {units}", fontsize=9)
         if index == 0:
             ax.legend(loc="lower left", fontsize=7)
     fig.colorbar(points, ax=fig.axes, shrink=0.6, label=f"RMSE per held-out site [{units}]")
