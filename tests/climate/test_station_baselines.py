@@ -244,7 +244,7 @@ def test_bad_numpy_inputs_are_named() -> None:
     lat, lon, values, _ = _scattered(n=10, steps=2)
     with pytest.raises(ValueError, match=r"values must be \(time, station\)"):
         idw(values.T, lat, lon, lat, lon)
-    with pytest.raises(ValueError, match="1 of 10 locations have a NaN"):
+    with pytest.raises(ValueError, match="1 of 10 stations have a NaN"):
         idw(values, np.where(np.arange(10) == 3, np.nan, lat), lon, lat, lon)
     with pytest.raises(ValueError, match="2 query sites have NaN or infinite covariates"):
         broken = np.where(np.arange(10) < 2, np.nan, lat)[:, None]

@@ -352,22 +352,33 @@ def _per_step_variograms(
     return params
 
 
-# -- inverse distance weighting -------------------------------------------------------------------
-def _check_shapes(values: np.ndarray, lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
+# -- shared checks ----------------------------------------------------------------------------------
+def _locations(lat: Any, lon: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(N,)`` float latitudes and longitudes, refused when NaN, infinite or of unequal size."""
     lat_array = np.asarray(lat, dtype=np.float64).ravel()
     lon_array = np.asarray(lon, dtype=np.float64).ravel()
-    if values.ndim != 2 or values.shape[1] != lat_array.size or lon_array.size != lat_array.size:
+    if lat_array.size != lon_array.size:
         raise ValueError(
-            f"values must be (time, station) with one lat/lon per station; got values "
-            f"{values.shape}, lat {lat_array.shape}, lon {lon_array.shape}."
+            f"the {what} have {lat_array.size} latitudes but {lon_array.size} longitudes; give "
+            f"one of each per location."
         )
     bad = ~(np.isfinite(lat_array) & np.isfinite(lon_array))
     if bad.any():
         raise ValueError(
-            f"{int(bad.sum())} of {bad.size} locations have a NaN or infinite lat/lon; drop "
-            f"those stations or sites first."
+            f"{int(bad.sum())} of {bad.size} {what} have a NaN or infinite lat/lon; drop them "
+            f"first."
         )
     return lat_array, lon_array
+
+
+def _observations(values: Any, n_stations: int) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != n_stations:
+        raise ValueError(
+            f"values must be (time, station) with one column per station ({n_stations}); got "
+            f"shape {array.shape}."
+        )
+    return array
 
 
 def _chunks(n_steps: int, per_step_bytes: float) -> list[slice]:
@@ -375,6 +386,7 @@ def _chunks(n_steps: int, per_step_bytes: float) -> list[slice]:
     return [slice(start, min(start + size, n_steps)) for start in range(0, n_steps, size)]
 
 
+# -- inverse distance weighting -------------------------------------------------------------------
 def idw(
     values: np.ndarray,
     lat: Any,
@@ -407,21 +419,21 @@ def idw(
         >>> idw(values, lat, lon, np.zeros(2), np.array([1.0, 0.0])).mean.round(6).tolist()
         [[5.0, 0.0]]
     """
-    values = np.asarray(values, dtype=np.float64)
-    lat, lon = _check_shapes(values, lat, lon)
-    query_lat, query_lon = _check_shapes(np.zeros((0, np.size(query_lat))), query_lat, query_lon)
+    lat, lon = _locations(lat, lon, "stations")
+    query_lat, query_lon = _locations(query_lat, query_lon, "query sites")
+    values = _observations(values, lat.size)
     if neighbours is not None and neighbours < 1:
         raise ValueError(f"neighbours must be a positive count or None; got {neighbours}.")
     distance = great_circle_degrees(query_lat, query_lon, lat, lon)  # (Q, N)
     weights = 1.0 / np.maximum(distance, _ZERO_DISTANCE) ** power
     seen = np.isfinite(values)
     filled = np.where(seen, values, 0.0)
-    n_steps = values.shape[0]
-    mean = np.full((n_steps, query_lat.size), np.nan)
     if neighbours is None or neighbours >= lat.size:
         total = seen.astype(np.float64) @ weights.T  # (T, Q)
         mean = np.where(total > 0, (filled @ weights.T) / np.where(total > 0, total, 1.0), np.nan)
         return SitePrediction(mean)
+    n_steps = values.shape[0]
+    mean = np.full((n_steps, query_lat.size), np.nan)
     order = np.argsort(distance, axis=1, kind="stable")  # (Q, N) nearest first
     sorted_weights = np.take_along_axis(weights, order, axis=1)
     for part in _chunks(n_steps, 9.0 * query_lat.size * lat.size):
@@ -456,7 +468,7 @@ def _solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
             inverse = np.linalg.inv(matrix)
         except np.linalg.LinAlgError:
             # a singular step (co-located stations without nugget, collinear covariates): the
-            # pseudo-inverse gives its least-squares weights, the other steps stay exact
+            # pseudo-inverse gives its least-squares weights; the other steps are unchanged
             inverse = np.linalg.pinv(matrix)
         return inverse @ rhs
 
@@ -607,9 +619,9 @@ def ordinary_kriging(
         >>> bool((result.std[np.isnan(gappy)] > 0).all())
         True
     """
-    values = np.asarray(values, dtype=np.float64)
-    lat, lon = _check_shapes(values, lat, lon)
-    query_lat, query_lon = _check_shapes(np.zeros((0, np.size(query_lat))), query_lat, query_lon)
+    lat, lon = _locations(lat, lon, "stations")
+    query_lat, query_lon = _locations(query_lat, query_lon, "query sites")
+    values = _observations(values, lat.size)
     semivariances, fitted = _semivariances(values, lat, lon, query_lat, query_lon, variogram, model)
     _warn_unsolved(np.isfinite(values).sum(axis=1), 1, "ordinary kriging")
     mean, var = _krige(values, np.ones((lat.size, 1)), np.ones((query_lat.size, 1)), semivariances)
@@ -699,9 +711,9 @@ def regression_kriging(
         >>> rmse(rk.mean) < 0.5 * rmse(ok.mean)
         True
     """
-    values = np.asarray(values, dtype=np.float64)
-    lat, lon = _check_shapes(values, lat, lon)
-    query_lat, query_lon = _check_shapes(np.zeros((0, np.size(query_lat))), query_lat, query_lon)
+    lat, lon = _locations(lat, lon, "stations")
+    query_lat, query_lon = _locations(query_lat, query_lon, "query sites")
+    values = _observations(values, lat.size)
     covariates = np.asarray(covariates, dtype=np.float64).reshape(lat.size, -1)
     query_covariates = np.asarray(query_covariates, dtype=np.float64).reshape(query_lat.size, -1)
     n_covariates = covariates.shape[1]
