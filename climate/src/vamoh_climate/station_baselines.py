@@ -253,7 +253,8 @@ def fit_variogram(
 
     Args:
         values: ``(T, N)`` observations, NaN where missing.
-        lat, lon: ``(N,)`` station locations in degrees.
+        lat: ``(N,)`` station latitudes in degrees.
+        lon: ``(N,)`` station longitudes in degrees (either convention).
         model: the variogram model.
         n_lags: the number of equal-width lag bins.
         max_lag: the largest lag fitted, in degrees (default: half the largest station
@@ -407,8 +408,10 @@ def idw(
 
     Args:
         values: ``(T, N)`` observations, NaN where missing.
-        lat, lon: ``(N,)`` station locations in degrees.
-        query_lat, query_lon: ``(Q,)`` query sites in degrees.
+        lat: ``(N,)`` station latitudes in degrees.
+        lon: ``(N,)`` station longitudes in degrees (either convention).
+        query_lat: ``(Q,)`` query site latitudes in degrees.
+        query_lon: ``(Q,)`` query site longitudes in degrees.
         power: the distance exponent (2: the usual choice).
         neighbours: use this many nearest observed stations per step (None: all).
 
@@ -599,8 +602,10 @@ def ordinary_kriging(
 
     Args:
         values: ``(T, N)`` observations, NaN where missing.
-        lat, lon: ``(N,)`` station locations in degrees.
-        query_lat, query_lon: ``(Q,)`` query sites in degrees.
+        lat: ``(N,)`` station latitudes in degrees.
+        lon: ``(N,)`` station longitudes in degrees (either convention).
+        query_lat: ``(Q,)`` query site latitudes in degrees.
+        query_lon: ``(Q,)`` query site longitudes in degrees.
         variogram: ``"pooled"`` (one fit over all steps: the default, see the module
             docstring), ``"per_step"`` (PyKrige's automatic fit at each step) or a
             :class:`Variogram` to use as it is.
@@ -690,12 +695,15 @@ def regression_kriging(
 
     Args:
         values: ``(T, N)`` observations, NaN where missing.
-        lat, lon: ``(N,)`` station locations in degrees.
+        lat: ``(N,)`` station latitudes in degrees.
+        lon: ``(N,)`` station longitudes in degrees (either convention).
         covariates: ``(N, P)`` covariates at the stations (elevation, land-sea mask, ...).
-        query_lat, query_lon: ``(Q,)`` query sites in degrees.
+        query_lat: ``(Q,)`` query site latitudes in degrees.
+        query_lon: ``(Q,)`` query site longitudes in degrees.
         query_covariates: ``(Q, P)`` the same covariates at the query sites.
         names: the covariates' names, for messages.
-        variogram, model: as for :func:`ordinary_kriging`, on the residuals.
+        variogram: as for :func:`ordinary_kriging`, for the residuals.
+        model: as for :func:`ordinary_kriging`.
 
     Example:
         >>> import numpy as np
