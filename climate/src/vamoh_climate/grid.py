@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from vamoh.validation import check_not_empty
-from vamoh_climate.errors import DomainError, GridError, MissingLatLonError
+from vamoh_climate.errors import DomainError, GridError, MissingLatLonError, StationLocationError
 from vamoh_climate.sphere import wrap_longitude
 
 __all__ = [
@@ -346,12 +346,42 @@ def _check_latitude_range(lat: np.ndarray, name: str) -> None:
         )
 
 
+def _refuse_nonfinite_points(
+    ds: xr.Dataset,
+    lat_var: xr.DataArray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    lat_name: str,
+    lon_name: str,
+) -> None:
+    bad = ~(np.isfinite(lat) & np.isfinite(lon))
+    count, total = int(bad.sum()), bad.size
+    if lat_var.ndim == 1:
+        dim = str(lat_var.dims[0])
+        labels = np.asarray(ds[dim].values) if dim in ds.coords else np.flatnonzero(bad)
+        shown = labels[bad] if dim in ds.coords else labels
+        examples = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in shown[:3])
+        raise StationLocationError(
+            f"{count} of {total} stations along {dim!r} have a NaN or infinite lat/lon (e.g. "
+            f"{examples}): every station needs a finite location. Fix those coordinates, or "
+            f"drop the stations with ds.isel({dim}=np.isfinite(ds[{lat_name!r}].values) & "
+            f"np.isfinite(ds[{lon_name!r}].values))."
+        )
+    raise StationLocationError(
+        f"{count} of {total} points of {lat_name!r}/{lon_name!r} (dims {lat_var.dims}) have a "
+        f"NaN or infinite location; every point needs one: mask them out before converting, "
+        f"or fill the coordinates."
+    )
+
+
 def geometry_of(ds: xr.Dataset, lat_name: str, lon_name: str, cf: bool = True) -> Geometry:
     """Validate and describe the spatial structure given the lat/lon variable names.
 
     Raises:
         GridError: non-monotonic, duplicated or non-finite coordinates, latitudes beyond 90,
             or lat/lon whose dims form neither a grid nor a set of points.
+        StationLocationError: (a ``GridError``) stations or points with a NaN or infinite
+            latitude/longitude, with their count.
 
     Example:
         >>> import xarray as xr
@@ -375,12 +405,7 @@ def geometry_of(ds: xr.Dataset, lat_name: str, lon_name: str, cf: bool = True) -
         lat = _load(lat_var).ravel()
         lon = _load(lon_var).ravel()
         if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
-            dim = lat_var.dims[0]
-            raise GridError(
-                f"station/point coordinates {lat_name!r}/{lon_name!r} contain NaN; every point "
-                f"needs a location: drop those with ds.where(ds[{lat_name!r}].notnull(), "
-                f"drop=True) along {dim!r}."
-            )
+            _refuse_nonfinite_points(ds, lat_var, lat, lon, lat_name, lon_name)
         _check_latitude_range(lat, lat_name)
         dims = tuple(str(d) for d in lat_var.dims)
         _check_distinct_points(lat, lon, lat_name, lon_name, dims)

@@ -24,11 +24,14 @@ from vamoh_climate.defaults import default_config as _defaults_for
 from vamoh_climate.errors import (
     ClimateDataError,
     DomainError,
+    DuplicateStationError,
     GridError,
     LayoutError,
     MissingLatLonError,
+    MissingStationLocationError,
     OutsideTrainingDomainWarning,
     SampleDimError,
+    StationLocationError,
     UnitsError,
     UnnamedDataError,
     VariableError,
@@ -46,6 +49,7 @@ from vamoh_climate.grid import (
 from vamoh_climate.interpolation import interpolate_grid
 from vamoh_climate.layout import ClimateLayout, decode, encode
 from vamoh_climate.sphere import SphereCoordinates
+from vamoh_climate.stations import check_station_latlon, check_stations
 from vamoh_climate.time_features import CYCLES, choose_cycles, cycle_features, sample_times
 from vamoh_climate.units import same_units
 from vamoh_climate.variables import as_dataset, select
@@ -117,6 +121,9 @@ class ClimateModality(Modality):
         UnnamedDataError,
         DomainError,
         LayoutError,
+        MissingStationLocationError,
+        StationLocationError,
+        DuplicateStationError,
     )
 
     def __init__(
@@ -163,13 +170,21 @@ class ClimateModality(Modality):
         them in a lazy store would read all of it): ``vamoh.fit`` leaves them out of training,
         checking chunk by chunk, and errors when no sample has data.
 
+        Station data (lat/lon along a station dim) are checked first
+        (:mod:`vamoh_climate.stations`): stations without lat/lon, with a NaN or infinite
+        lat/lon, with repeated ids or sharing one location are refused.
+
         Raises:
             ClimateDataError: (a ``ValueError``) naming the problem and the fix: no lat/lon,
                 a bad grid, unknown units, a missing sample dim or variable, or an unnamed
-                DataArray.
+                DataArray; for stations :class:`MissingStationLocationError`,
+                :class:`StationLocationError` or :class:`DuplicateStationError`, with counts.
         """
-        ds = _promote_latlon(as_dataset(data))
+        ds = as_dataset(data)
+        check_station_latlon(ds)
+        ds = _promote_latlon(ds)
         geometry = locate(ds)
+        check_stations(ds, geometry)
         others = other_grid_dims(ds, geometry.lat_name, geometry.lon_name)
         selection = select(ds, geometry.dims, variables, sample_dim, others)
         points = encode(ds, geometry, selection)
