@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from vamoh import plugins
 from vamoh._version import __version__
+from vamoh.backbone.observations import Footprints
 from vamoh.config import VaMoHConfig
 from vamoh.detection import open_dataset
 from vamoh.modality import Modality, Reader
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from vamoh.output import write_predictions
 
 __all__ = [
+    "Footprints",
     "Modality",
     "Model",
     "PointSet",

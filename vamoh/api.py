@@ -26,6 +26,8 @@ from vamoh.model import PointBatch, VaMoH, entropy
 from vamoh.neighbours import typical_spacing
 from vamoh.normalisation import Normaliser
 from vamoh.pointset import PointSet
+from vamoh.training_files import check_training_files
+from vamoh.validation import check_same_points, model_points, training_samples
 
 __all__ = ["Model", "fit", "format_report", "load"]
 
@@ -67,11 +69,6 @@ def _precision_from_trainer(
         f"scaling). Use config={{'precision': 'bf16-mixed'}} (GPUs and CPUs with bfloat16 "
         f"support) or the default float32."
     )
-
-
-def _usable_samples(points: PointSet) -> np.ndarray:
-    """Samples with at least one finite value (read a block of samples at a time)."""
-    return np.concatenate([np.isfinite(block).any(axis=(1, 2)) for block in points.blocks()])
 
 
 def fit(
@@ -130,6 +127,7 @@ def fit(
     import lightning.pytorch as pl
 
     from vamoh import plugins
+    from vamoh.interrupts import stopping_cleanly
     from vamoh.training import BestWeights, PointSetDataModule, VaMoHSystem
     from vamoh.training_progress import progress_settings
 
@@ -137,7 +135,7 @@ def fit(
     points = mod.to_points(data, variables=variables, sample_dim=sample_dim)
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}.")
-    usable = np.flatnonzero(_usable_samples(points))
+    usable = np.flatnonzero(training_samples(points))  # refuses inf, empty and non-numeric data
     dropped = points.n_samples - len(usable)
     if len(usable) == 0:
         raise ValueError("every sample is entirely NaN: there is nothing to train on.")
@@ -180,6 +178,7 @@ def fit(
     spacing = typical_spacing(points.coords)
     network = VaMoH(cfg, points.dim, points.n_channels, length_scale=spacing)
     system = VaMoHSystem(network, cfg, normaliser)
+    check_training_files(checkpoint_dir, resume, system, keeps_best=bool(n_val))  # before training
     datamodule = PointSetDataModule(points, normaliser, cfg, mod, train_idx, val_idx)
     best_weights = BestWeights("val_loss") if n_val else None
     callbacks: list[Any] = [best_weights] if best_weights else []
@@ -225,7 +224,8 @@ def fit(
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
         pl_trainer = pl.Trainer(**settings)
-        pl_trainer.fit(system, datamodule=datamodule, ckpt_path=str(resume) if resume else None)
+        with stopping_cleanly(pl_trainer, best_weights) as stop:  # Ctrl-C/SIGTERM, NaN loss
+            pl_trainer.fit(system, datamodule=datamodule, ckpt_path=str(resume) if resume else None)
     metrics = {k: float(v) for k, v in pl_trainer.callback_metrics.items() if v.numel() == 1}
     if best_weights is not None and best_weights.state is not None:
         system.load_state_dict(best_weights.state)
@@ -237,13 +237,14 @@ def fit(
         "metrics": metrics,
         "checkpoint_dir": str(checkpoint_dir) if checkpoint_dir is not None else None,
         "best_val_loss": best_weights.score if best_weights is not None else None,
+        "interrupted": stop.reason,
     }
     model = Model(network, mod, normaliser, points, state, info)
     if n_val:
         shown = val_idx[:_REPORT_SAMPLES]
         val_points = points.with_values(values[np.asarray(shown)])
         model.calibrate(points.with_values(values[np.asarray(val_idx[:_CALIBRATION_SAMPLES])]))
-    if report and n_val:
+    if report and n_val and not stop.reason:
         train_points = points.with_values(train_values)
         model.info["report"] = mod.validation_report(model, train_points, val_points)
         if progress:
@@ -332,7 +333,7 @@ class Model:
 
     # -- conversions ------------------------------------------------------------------------
     def _points(self, data: Any) -> PointSet:
-        points = self.modality.to_points(data, variables=list(self.channels))
+        points = model_points(self.modality, data, list(self.channels))
         if tuple(points.channels) != self.channels:
             raise ValueError(
                 f"the model was trained on {list(self.channels)} but the data give "
@@ -538,7 +539,9 @@ class Model:
             hidden = np.isfinite(truth)
             observed = points
         else:
-            hidden_pts = np.asarray(self._points(mask).samples(slice(None))) != 0
+            mask_points = self._points(mask)
+            check_same_points(points, mask_points, "the mask")
+            hidden_pts = np.asarray(mask_points.samples(slice(None))) != 0
             hidden = hidden_pts & np.isfinite(truth)
             observed = points.with_values(np.where(hidden, np.nan, truth))
         mean, std, _ = self._predict(observed, points.coords)

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from vamoh._version import __version__
+from vamoh.atomic import atomic_output, check_new_output
 from vamoh.progress import quiet
 
 __all__ = ["available_demos", "main", "parse_assignments", "parse_selection"]
@@ -103,16 +102,15 @@ def _open(path: str, selection: Sequence[str] | None) -> Any:
 
 
 def _check_writable(path: str, overwrite: bool) -> Path:
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"{target} already exists; pass --overwrite to replace it, or choose another --out."
-        )
-    return target
+    return check_new_output(path, overwrite, hint="--overwrite")
 
 
 def _write(result: Any, path: str, overwrite: bool) -> Path:
-    """Write an xarray result by suffix: ``.zarr`` -> Zarr store, anything else -> netCDF."""
+    """Write an xarray result by suffix: ``.zarr`` -> Zarr store, anything else -> netCDF.
+
+    The store is written beside ``path`` and renamed into place, so an interrupted write never
+    leaves half a result under the name.
+    """
     import warnings
 
     import xarray as xr
@@ -121,18 +119,13 @@ def _write(result: Any, path: str, overwrite: bool) -> Path:
     if isinstance(result, xr.DataArray):
         result = result.to_dataset(name=str(result.name or "values"))
     result = result.drop_encoding()
-    if target.exists():
-        if target.is_dir():
-            shutil.rmtree(target)
+    with atomic_output(target, overwrite=overwrite, hint="--overwrite") as partial:
+        if target.suffix == ".zarr":
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+                result.to_zarr(partial, mode="w-")
         else:
-            target.unlink()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix == ".zarr":
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-            result.to_zarr(target, mode="w-")
-    else:
-        result.to_netcdf(target)
+            result.to_netcdf(partial)
     print(f"wrote {target}")
     return target
 
@@ -208,8 +201,9 @@ def _fit(args: argparse.Namespace) -> int:
     _check_writable(args.out, args.overwrite)  # before training, not after
     data = _open(args.data, args.sel)
     config = parse_assignments(args.config)
-    with tempfile.TemporaryDirectory(prefix="vamoh-fit-") as checkpoints, quiet(args.quiet):
-        # Lightning's per-epoch checkpoints matter only while training: --out is the result
+    # without --checkpoint-dir nothing but --out is written; Ctrl-C or SIGTERM still stop
+    # cleanly, and --out then holds the best validated weights
+    with quiet(args.quiet):
         model = vamoh.fit(
             data,
             variables=args.variables,
@@ -219,7 +213,8 @@ def _fit(args: argparse.Namespace) -> int:
             max_epochs=args.epochs,
             val_fraction=args.val_fraction,
             progress=not args.quiet,
-            checkpoint_dir=checkpoints,
+            checkpoint_dir=args.checkpoint_dir,
+            resume=args.resume,
         )
     path = model.save(args.out, overwrite=args.overwrite)
     print(f"saved {model!r} to {path}")
@@ -325,6 +320,10 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--config", nargs="+", metavar="KEY=VALUE", help="VaMoHConfig overrides (JSON values)"
     )
+    fit.add_argument(
+        "--checkpoint-dir", help="keep last.ckpt (to --resume an interrupted run) and best.ckpt"
+    )
+    fit.add_argument("--resume", help="continue from a last.ckpt of --checkpoint-dir")
     fit.add_argument("--quiet", action="store_true", help="no progress or report")
     _selection_option(fit)
     fit.set_defaults(func=_fit)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vamoh.atomic import write_text
+
 __all__ = ["run_demo"]
 
 
@@ -74,7 +76,7 @@ def run_demo(output: str | Path = "vamoh-output", quick: bool = False) -> int:
         "linear_rmse": rmse_linear,
         "seconds": round(time.time() - start, 1),
     }
-    (out / "demo.json").write_text(json.dumps(result, indent=2))
+    write_text(out / "demo.json", json.dumps(result, indent=2), overwrite=True)
     print("\ngap-filling 50% random points of 16 held-out functions (RMSE):")
     print(f"  vamoh   {rmse_model:.4f}")
     print(f"  linear  {rmse_linear:.4f}")

@@ -20,6 +20,7 @@ __all__ = [
     "detect_modality",
     "detect_reader",
     "open_dataset",
+    "score_modalities",
 ]
 
 # What a user installs to get each first-party modality.
@@ -42,17 +43,73 @@ class AmbiguousDataError(ValueError):
 
 
 def _score(modality: Modality, data: Any) -> float:
+    owner = plugin_manager.owner("modalities", modality.name)
     try:
-        return float(modality.can_handle(data))
+        score = modality.can_handle(data)
     except Exception as exc:  # a broken plugin must not break detection for the others
-        owner = plugin_manager.owner("modalities", modality.name)
         warnings.warn(
             f"modality {modality.name!r} (plugin {owner!r}) failed in can_handle and is "
             f"skipped: {type(exc).__name__}: {exc}",
             plugin_manager.PluginWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         return 0.0
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        warnings.warn(
+            f"modality {modality.name!r} (plugin {owner!r}) returned {score!r} from can_handle, "
+            f"not a number in [0, 1]; it is skipped in detection (choose it with "
+            f"modality={modality.name!r}).",
+            plugin_manager.PluginWarning,
+            stacklevel=4,
+        )
+        return 0.0
+    return float(score)
+
+
+class _Unknowable:
+    """Data no modality can know: a modality that claims it claims everything."""
+
+
+_greedy: dict[int, bool] = {}
+
+
+def _claims_everything(modality: Modality) -> bool:
+    """Whether ``modality`` claims data it cannot know (then it would win every detection)."""
+    key = id(modality)
+    if key not in _greedy:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", plugin_manager.PluginWarning)
+            greedy = _score(modality, _Unknowable()) > 0
+        _greedy[key] = greedy
+        if greedy:
+            owner = plugin_manager.owner("modalities", modality.name)
+            warnings.warn(
+                f"modality {modality.name!r} (plugin {owner!r}) claims data it cannot know (an "
+                f"empty object), so it would take every input: it is left out of automatic "
+                f"detection. Choose it with modality={modality.name!r}, or report this to the "
+                f"plugin's authors.",
+                plugin_manager.PluginWarning,
+                stacklevel=4,
+            )
+    return _greedy[key]
+
+
+def score_modalities(data: Any) -> dict[str, float]:
+    """Each installed modality's ``can_handle`` score for ``data`` (0 for broken or greedy ones).
+
+    A modality whose ``can_handle`` raises, returns something other than a number in [0, 1], or
+    claims an object no modality can know (it would take every input) scores 0 with a
+    :class:`~vamoh.plugins.PluginWarning` naming it; it can still be chosen by name.
+
+    Example:
+        >>> import numpy as np
+        >>> isinstance(score_modalities(np.zeros(3)), dict)
+        True
+    """
+    installed = plugin_manager.modalities()
+    return {
+        name: 0.0 if _claims_everything(m) else _score(m, data) for name, m in installed.items()
+    }
 
 
 def detect_modality(data: Any, modality: str | Modality | None = None) -> Modality:
@@ -85,7 +142,7 @@ def detect_modality(data: Any, modality: str | Modality | None = None) -> Modali
                 f"{sorted(installed) or 'none'}. {_EXTRAS_HINT}"
             )
         return installed[modality]
-    scores = {name: _score(m, data) for name, m in installed.items()}
+    scores = score_modalities(data)
     best = max(scores.values(), default=0.0)
     if best <= 0.0:
         raise NoHandlerError(

@@ -13,6 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     import xarray as xr
 
+    from vamoh.backbone.observations import Footprints
     from vamoh.coordinates import CoordinateSystem
     from vamoh.pointset import PointSet
 
@@ -125,6 +126,46 @@ class Modality:
         from vamoh.interpolation import idw_interpolate
 
         return idw_interpolate(points.coords, observed, query_coords)
+
+    def resample(
+        self, points: PointSet, fields: np.ndarray, query_coords: np.ndarray
+    ) -> np.ndarray | None:
+        """Complete fields on ``points``' locations, evaluated at other points (no gaps).
+
+        The Gaussian backbone evaluates its learned mean and covariance basis off the training
+        points with it (a finer grid, new stations). Gridded modalities return a smooth
+        interpolant (e.g. a cubic spline in the grid's index space); the default ``None`` lets
+        the engine interpolate by kernel regression, which is exact at the points and suits
+        scattered locations of up to a few thousand points.
+
+        Args:
+            points: the training point set (its ``coords`` and ``layout``).
+            fields: ``(K, N, C)`` complete values at ``points.coords``.
+            query_coords: ``(M, d)`` model coordinates.
+
+        Returns:
+            ``(K, M, C)``, or ``None`` to leave it to the engine.
+        """
+        return None
+
+    def footprints(self, observed: PointSet, support: np.ndarray) -> Footprints | None:
+        """How ``observed``'s values relate to the field at the model's ``support`` points.
+
+        A value of a coarse grid cell is the *mean* of the field over the cell: a gridded
+        modality returns :class:`~vamoh.backbone.observations.Footprints` whose rows average the
+        ``support`` points (the training points) inside each observed cell, so downscaling is
+        conditioned exactly on block means. The default ``None`` means point values at
+        ``observed.coords``.
+        """
+        return None
+
+    def coarsen(self, points: PointSet, factor: int) -> tuple[PointSet, Footprints] | None:
+        """Block means of ``points``' fields on a grid ``factor`` times coarser, with the
+        footprints of its cells over ``points.coords``; ``None`` where there is no grid.
+
+        The backbone scores its downscaling setting on coarsened validation fields.
+        """
+        return None
 
     def sample_points(self, values: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """Which ``n`` points of each sample a training step uses (``config.points_per_sample``).

@@ -6,16 +6,14 @@ the same public :class:`~vamoh.api.Model` method, and writes that block into its
 store along the sample dimension, so memory holds one block whatever the store's length. The
 values, coordinates, attributes and units are those the in-memory call returns.
 
-The store is written under a temporary name beside ``out`` and renamed when complete: a write
-that fails or is killed never leaves a half-written store under the requested name (a killed
-one leaves a hidden ``.NAME.*.partial`` folder that is safe to delete).
+The store is written under a temporary name beside ``out`` and renamed when complete
+(:func:`vamoh.atomic.atomic_output`): a write that fails or is killed never leaves a
+half-written store under the requested name.
 """
 
 from __future__ import annotations
 
 import math
-import shutil
-import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from vamoh.atomic import atomic_output, check_new_output
 from vamoh.progress import ProgressReport, progress_report
 
 if TYPE_CHECKING:
@@ -126,29 +125,6 @@ def _draws_as_in_one_call(model: Model, first_sample: int) -> Iterator[None]:
         model.seed = seed
 
 
-@contextmanager
-def _removed_on_failure(partial: Path) -> Iterator[None]:
-    """Deletes the temporary store when the block fails (an error, Ctrl-C)."""
-    try:
-        yield
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-
-
-def _finish(partial: Path, target: Path, overwrite: bool) -> None:
-    """Move the complete store to ``target`` (replacing an old one only when asked)."""
-    if target.exists():
-        if not overwrite:
-            raise FileExistsError(f"{target} appeared while writing; the result is at {partial}.")
-        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
-        target.rename(old)
-        partial.rename(target)
-        shutil.rmtree(old) if old.is_dir() else old.unlink()
-    else:
-        partial.rename(target)
-
-
 def _write_blocks(
     model: Model,
     method: str,
@@ -241,18 +217,12 @@ def write_predictions(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
-    target = Path(out)
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"{target} already exists; pass overwrite=True to replace it, or choose another path."
-        )
+    target = check_new_output(out, overwrite)  # before any work
     ds = _as_dataset(data, "the data")
     dim = _sample_dim(model, ds, sample_dim)
     if block_size is not None and block_size < 1:
         raise ValueError(f"block_size must be at least 1; got {block_size}.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
-    with _removed_on_failure(partial), warnings.catch_warnings():
+    with atomic_output(target, overwrite=overwrite) as partial, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
         if dim is None:  # a single field: one block
             result = _as_dataset(getattr(model, method)(ds, **kwargs), "the result")
@@ -262,41 +232,4 @@ def write_predictions(
                 int(ds.sizes[dim]), what=f"{method} -> {target.name}", enabled=progress
             ) as report:
                 _write_blocks(model, method, ds, kwargs, partial, dim, block_size, report)
-        _finish(partial, target, overwrite)
-    return target
-    n = int(ds.sizes[dim])
-    if block_size is None:
-        per_sample = max(1, int(np.prod([s for d, s in ds.sizes.items() if d != dim])))
-        block_size = _BLOCK_NUMBERS // per_sample
-    if block_size < 1:
-        raise ValueError(f"block_size must be at least 1; got {block_size}.")
-    # whole inference batches per block: the batches, and so the latent draws, are the same as
-    # in one call on all samples
-    block_size = math.ceil(block_size / model.batch_size) * model.batch_size
-    predict = getattr(model, method)
-    with _removed_on_failure(partial):
-        with (
-            progress_report(n, what=f"{method} -> {target.name}", enabled=progress) as report,
-            warnings.catch_warnings(),
-        ):
-            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-            for start in range(0, n, block_size):
-                block = slice(start, min(n, start + block_size))
-                args = {k: _block_of(v, dim, n, block) for k, v in kwargs.items()}
-                with _draws_as_in_one_call(model, start):
-                    result = predict(ds.isel({dim: block}), **args)
-                result = _as_dataset(result, "the result")
-                result = result.drop_encoding()
-                if result.sizes.get(dim) != block.stop - block.start:
-                    raise ValueError(
-                        f"model.{method} returned no {dim!r} dimension of the block's length "
-                        f"(dims {dict(result.sizes)}); it cannot be written block by block."
-                    )
-                if start == 0:
-                    template = _template(result, ds, dim, n, block_size)
-                    template.to_zarr(partial, mode="w-", compute=False)
-                written_once = [k for k, v in result.variables.items() if dim not in v.dims]
-                result.drop_vars(written_once).to_zarr(partial, region={dim: block})
-                report.advance(block.stop - block.start)
-        _finish(partial, target, overwrite)
     return target

@@ -32,6 +32,10 @@ class PointSet:
             xarray (dims order, coordinates, attrs, sample labels).
         weights: ``(N,)`` quadrature weights for metrics (cos latitude on the sphere), or ``None``
             for uniform weights.
+        sample_features: ``(S, F)`` known features of each sample (e.g. the hour of day and the
+            day of the year as cos/sin pairs), or ``None``. The Gaussian backbone fits its mean as
+            a function of them, so a diurnal or seasonal cycle is part of the prior.
+        sample_feature_names: ``F`` names of those features.
 
     Example:
         >>> import numpy as np
@@ -48,6 +52,8 @@ class PointSet:
     layout: Any = None
     weights: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    sample_features: np.ndarray | None = None
+    sample_feature_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         coords = np.asarray(self.coords)
@@ -73,6 +79,19 @@ class PointSet:
             if w.shape != (coords.shape[0],):
                 raise ValueError(f"PointSet.weights must be (N,); got shape {w.shape}.")
             object.__setattr__(self, "weights", w)
+        if self.sample_features is not None:
+            g = np.asarray(self.sample_features, dtype=np.float64)
+            if (
+                g.ndim != 2
+                or g.shape[0] != shape[0]
+                or g.shape[1] != len(self.sample_feature_names)
+            ):
+                raise ValueError(
+                    f"PointSet.sample_features must be (S, F) with S={shape[0]} and one name per "
+                    f"feature; got shape {g.shape} and {len(self.sample_feature_names)} names."
+                )
+            object.__setattr__(self, "sample_features", g)
+        object.__setattr__(self, "sample_feature_names", tuple(self.sample_feature_names))
 
     @property
     def n_samples(self) -> int:
@@ -115,8 +134,32 @@ class PointSet:
         return sample_blocks(self.values, size, dtype, index)
 
     def with_values(self, values: Any) -> PointSet:
-        """The same locations and layout with other values (e.g. a prediction)."""
-        return replace(self, values=values)
+        """The same locations and layout with other values (e.g. a prediction).
+
+        Sample features stay when the number of samples does not change; otherwise they are
+        dropped (use :meth:`subset` to keep them with a selection of samples).
+        """
+        same = self.sample_features is not None and values.shape[0] == self.n_samples
+        return replace(
+            self,
+            values=values,
+            sample_features=self.sample_features if same else None,
+            sample_feature_names=self.sample_feature_names if same else (),
+        )
+
+    def subset(self, index: Sequence[int] | np.ndarray | slice) -> PointSet:
+        """The samples ``index`` (values stay lazy) with their sample features.
+
+        Example:
+            >>> import numpy as np
+            >>> ps = PointSet(np.zeros((2, 1), np.float32), np.ones((4, 2, 1)), ("v",), (None,),
+            ...               sample_features=np.arange(4.0)[:, None], sample_feature_names=("t",))
+            >>> ps.subset([1, 3]).sample_features[:, 0].tolist()
+            [1.0, 3.0]
+        """
+        rows = index if isinstance(index, slice) else np.asarray(index)
+        features = None if self.sample_features is None else self.sample_features[rows]
+        return replace(self, values=self.values[rows], sample_features=features)
 
 
 def read_samples(

@@ -244,10 +244,13 @@ class PlainProgress(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
         elapsed = format_duration(time.monotonic() - self._start)
+        # a bare exception (KeyboardInterrupt, a stop request) says what it is in its docstring
+        doc = (type(exception).__doc__ or "").strip().splitlines()
+        detail = str(exception) or (doc[0] if doc else "")
         self._print(
             trainer,
             f"stopped at step {trainer.global_step} after {elapsed} by "
-            f"{type(exception).__name__}: {exception}",
+            f"{type(exception).__name__}" + (f": {detail}" if detail else ""),
         )
 
 

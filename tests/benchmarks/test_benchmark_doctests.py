@@ -26,6 +26,8 @@ MODULES = [
     "benchmarks.climate_quality",
     "benchmarks.climate_ablations",
     "benchmarks.deepsensor_convnp",
+    "benchmarks.stations_data",
+    "benchmarks.stations_quality",
     "benchmarks.images_quality",
     "benchmarks.voxels_quality",
 ]

@@ -12,6 +12,7 @@ import xarray as xr
 import vamoh
 from vamoh.cli import main
 from vamoh.toy import ToyModality
+from vamoh.validation import ModalityMismatchError, NonFiniteValuesError
 from vamoh_climate.errors import (
     ClimateDataError,
     DomainError,
@@ -101,8 +102,11 @@ def test_data_of_another_modality_given_to_a_climate_model(model: vamoh.Model) -
     with pytest.raises(ClimateDataError, match=r"got ndarray.*right model"):
         model.impute(np.zeros((2, 8, 8)))
     voxels = xr.Dataset({"occupancy": (("shape", "x", "y", "z"), np.zeros((1, 4, 4, 4)))})
-    with pytest.raises(MissingLatLonError, match=r"dims \('shape', 'x', 'y', 'z'\)"):
+    with pytest.raises(ModalityMismatchError, match=r"trained on 'climate'.*look like 'voxels'"):
         model.impute(voxels)
+    unknown = xr.Dataset({"v": (("a", "b"), np.zeros((2, 2)))})  # nobody claims it
+    with pytest.raises(MissingLatLonError, match=r"dims \('a', 'b'\)"):
+        model.impute(unknown)
 
 
 def test_other_variables_than_the_model_knows(
@@ -158,3 +162,28 @@ def test_both_longitude_conventions_give_the_same_answer(
         coarse.assign_coords(longitude=wrap_longitude(coarse.longitude.values)), factor=2
     )
     np.testing.assert_allclose(fine_a.t2m.values, fine_b.t2m.values, rtol=1e-6)
+
+
+def test_integer_and_boolean_fields_are_modelled_as_numbers(
+    across_the_meridian: xr.Dataset,
+) -> None:
+    # counts and flags are fields too; only still-packed integers (scale_factor) are refused
+    counts = across_the_meridian.assign(
+        t2m=across_the_meridian.t2m.round().astype("int32").assign_attrs(units="K")
+    )
+    model = vamoh.fit(counts, max_epochs=1, progress=False, config=TINY, report=False)
+    filled = model.impute(counts.isel(time=[0]).where(counts.latitude > 0))
+    assert filled.t2m.dtype.kind == "f" and np.isfinite(filled.t2m).all()
+    flags = across_the_meridian.assign(flag=across_the_meridian.t2m > 280).drop_vars("t2m")
+    assert vamoh.fit(flags, max_epochs=1, progress=False, config=TINY, report=False).channels == (
+        "flag",
+    )
+
+
+def test_lazy_data_with_inf_are_refused_as_they_are_read(model: vamoh.Model) -> None:
+    fields = global_field(3, 16, 32, seed=5).isel(
+        latitude=slice(4, 12), longitude=[*range(28, 32), *range(0, 8)]
+    )
+    fields["t2m"][1, 2, 3] = np.inf
+    with pytest.raises(NonFiniteValuesError, match=r"'t2m' has 1 infinite value \(\+inf 1\)"):
+        model.impute(fields.chunk(time=1))  # checked chunk by chunk, no extra pass over a store

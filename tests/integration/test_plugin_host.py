@@ -26,6 +26,7 @@ warnings.simplefilter("always")
 with warnings.catch_warnings(record=True) as caught:
     import vamoh
     modalities = sorted(vamoh.plugins.modalities())
+    readers = sorted(vamoh.plugins.readers())
     plugins = sorted(row["name"] for row in vamoh.plugins.installed_plugins())
 print(json.dumps({
     "modalities": modalities,
@@ -180,3 +181,117 @@ def test_a_missing_path_no_reader_claims_is_a_file_not_found_error(tmp_path) -> 
         vamoh.open_dataset(missing)
     assert isinstance(caught.value, MissingPathError)
     assert isinstance(caught.value, NoHandlerError) and isinstance(caught.value, ValueError)
+
+
+def test_a_plugin_returning_the_wrong_type_is_a_warning_naming_it(tmp_path: Path) -> None:
+    fake_distribution(
+        tmp_path,
+        """
+        import vamoh
+
+        @vamoh.plugins.hookimpl
+        def vamoh_modalities():
+            return "climate"  # a string, not a list of modalities
+
+        @vamoh.plugins.hookimpl
+        def vamoh_readers():
+            return [object()]  # not a Reader
+        """,
+    )
+    seen = report({"PYTHONPATH": str(tmp_path)})
+    messages = [m for m in seen["warnings"] if "'broken'" in m]
+    assert any("returned a str from vamoh_modalities(), not a list" in m for m in messages)
+    assert any("vamoh_readers()" in m and "Reader instances" in m for m in messages), messages
+    assert "sensors" in seen["modalities"] and "broken" in seen["plugins"]
+
+
+class Greedy(Modality):
+    """Claims everything, as a careless plugin might."""
+
+    name = "greedy-example"
+
+    def can_handle(self, data: Any) -> float:
+        return 1.0
+
+
+class Odd(Modality):
+    """Scores with something that is not a number in [0, 1]."""
+
+    name = "odd-example"
+
+    def can_handle(self, data: Any) -> float:
+        return float("nan")
+
+
+def test_a_modality_that_claims_every_input_is_left_out_of_detection() -> None:
+    from vamoh.detection import _greedy
+
+    _greedy.clear()
+    with pytest.warns(vamoh.plugins.PluginWarning, match=r"'greedy-example'.*claims data it"):
+        with vamoh.plugins.registered(Contributes(Greedy(), Named("real", 0.5)), name="careless"):
+            assert detect_modality(Claimed()).name == "real"
+            assert detect_modality(Claimed(), modality="greedy-example").name == "greedy-example"
+
+
+def test_a_score_that_is_not_a_number_is_a_warning() -> None:
+    with pytest.warns(vamoh.plugins.PluginWarning, match=r"'odd-example'.*returned nan"):
+        with vamoh.plugins.registered(Contributes(Odd(), Named("real", 0.5)), name="odd"):
+            assert detect_modality(Claimed()).name == "real"
+
+
+def test_lifecycle_hooks_that_raise_or_return_the_wrong_type_are_warnings() -> None:
+    class Faulty:
+        @vamoh.plugins.hookimpl
+        def vamoh_callbacks(self, modality: Modality, config: Any) -> list[Any]:
+            raise RuntimeError("callbacks broke")
+
+        @vamoh.plugins.hookimpl
+        def vamoh_trainer_settings(self, modality: Modality, config: Any) -> Any:
+            return ["max_epochs", 100]  # not a dict
+
+    with vamoh.plugins.registered(Faulty(), name="faulty-lifecycle"):
+        with pytest.warns(vamoh.plugins.PluginWarning, match="'faulty-lifecycle' failed in"):
+            assert vamoh.plugins.callbacks(None, None) == []
+        with pytest.warns(vamoh.plugins.PluginWarning, match=r"'faulty-lifecycle' returned \["):
+            assert vamoh.plugins.trainer_settings(None, None) == {}
+
+
+def test_a_fit_survives_a_broken_lifecycle_hook() -> None:
+    import numpy as np
+
+    from vamoh.toy import ToyModality
+
+    class Faulty:
+        @vamoh.plugins.hookimpl
+        def vamoh_callbacks(self, modality: Modality, config: Any) -> list[Any]:
+            raise RuntimeError("callbacks broke")
+
+    data = np.sin(np.linspace(0, 3, 16))[None, :] * np.ones((6, 1))
+    with vamoh.plugins.registered(ToyModality.plugin()):
+        with vamoh.plugins.registered(Faulty(), name="faulty-fit"):
+            with pytest.warns(vamoh.plugins.PluginWarning, match="'faulty-fit'"):
+                model = vamoh.fit(
+                    data,
+                    modality="toy",
+                    max_epochs=1,
+                    progress=False,
+                    report=False,
+                    config={"batch_size": 4},
+                )
+    assert model.info["epochs"] == 1
+
+
+def test_duplicate_reader_names_raise_plugin_error() -> None:
+    from vamoh.modality import Reader
+
+    class Csv(Reader):
+        name = "sensors-csv"
+
+    class Clash:
+        @vamoh.plugins.hookimpl
+        def vamoh_readers(self) -> list[Reader]:
+            return [Csv()]
+
+    with pytest.raises(vamoh.plugins.PluginError, match=r"reader 'sensors-csv'.*'clash'"):
+        vamoh.plugins.register(Clash(), name="clash")
+    assert "clash" not in {row["name"] for row in vamoh.plugins.installed_plugins()}

@@ -1,7 +1,8 @@
 """The plugin host: loads ``vamoh`` entry points lazily (once), keeps registries sorted.
 
-A plugin that fails to import, or whose hook raises, becomes a warning that names it: one broken
-package must never break ``import vamoh`` or the other plugins.
+A plugin that fails to import, whose hook raises, or whose hook returns the wrong type becomes a
+warning that names it: one broken package must never break ``import vamoh`` or the other plugins.
+Two plugins that register the same name are a :class:`PluginError` naming both.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib.metadata as md
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -175,25 +176,91 @@ def registered(plugin: object, name: str | None = None) -> Iterator[str]:
 _cache: dict[str, dict[str, Any]] = {}
 
 
+# what each registration hook's list must hold: (description, check)
+def _expected(hook_name: str) -> tuple[str, Callable[[Any], bool]]:
+    from vamoh.modality import Modality, Reader
+
+    kinds: dict[str, tuple[str, Callable[[Any], bool]]] = {
+        "vamoh_modalities": (
+            "vamoh.modality.Modality instances",
+            lambda x: isinstance(x, Modality),
+        ),
+        "vamoh_readers": ("vamoh.modality.Reader instances", lambda x: isinstance(x, Reader)),
+        "vamoh_likelihoods": ("Likelihood classes", lambda x: isinstance(x, type)),
+        "vamoh_coordinate_systems": ("CoordinateSystem classes", lambda x: isinstance(x, type)),
+    }
+    return kinds.get(hook_name, ("objects", lambda x: True))
+
+
+def _plugin_warning(plugin_name: str, text: str) -> None:
+    warnings.warn(f"vamoh plugin {plugin_name!r} {text}", PluginWarning, stacklevel=5)
+
+
 def _call_registration(hook_name: str) -> list[tuple[str, Any]]:
-    """(plugin name, item) for every item every plugin returns, plugin errors as warnings."""
+    """(plugin name, item) for every item every plugin returns.
+
+    A hook that raises, returns something other than a list, or lists objects of the wrong type
+    becomes a :class:`PluginWarning` naming the plugin; what it contributed is skipped.
+    """
     pm = manager()
+    expected, fits = _expected(hook_name)
     out: list[tuple[str, Any]] = []
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
         try:
             items = impl.function()
         except Exception as exc:
-            warnings.warn(
-                f"vamoh plugin {plugin_name!r} failed in {hook_name}() and is skipped: "
-                f"{type(exc).__name__}: {exc}",
-                PluginWarning,
-                stacklevel=4,
+            _plugin_warning(
+                plugin_name,
+                f"failed in {hook_name}() and is skipped: {type(exc).__name__}: {exc}",
             )
             continue
-        for item in items or []:
+        if items is None:
+            continue
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+            _plugin_warning(
+                plugin_name,
+                f"returned a {type(items).__name__} from {hook_name}(), not a list of "
+                f"{expected}; its contribution is skipped (fix the plugin, or ask its authors).",
+            )
+            continue
+        for item in items:
+            if not fits(item):
+                _plugin_warning(
+                    plugin_name,
+                    f"returned {item!r} ({type(item).__name__}) from {hook_name}(), which is "
+                    f"not one of the {expected} it must return; that item is skipped.",
+                )
+                continue
             out.append((plugin_name, item))
     return out
+
+
+def _call_lifecycle(
+    hook_name: str, expected: str, fits: Callable[[Any], bool], **kwargs: Any
+) -> Iterator[tuple[str, Any]]:
+    """(plugin name, result) of every plugin's ``hook_name(**kwargs)``, in registration order;
+    one that raises or returns the wrong type is a warning naming the plugin, and is skipped."""
+    pm = manager()
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
+        try:
+            result = impl.function(**{k: kwargs[k] for k in impl.argnames if k in kwargs})
+        except Exception as exc:
+            _plugin_warning(
+                plugin_name,
+                f"failed in {hook_name}() and is skipped: {type(exc).__name__}: {exc}",
+            )
+            continue
+        if result is None:
+            continue
+        if not fits(result):
+            _plugin_warning(
+                plugin_name,
+                f"returned {result!r} from {hook_name}(), not {expected}; it is skipped.",
+            )
+            continue
+        yield plugin_name, result
 
 
 def _registry(hook_name: str, key: str) -> dict[str, Any]:
@@ -205,10 +272,12 @@ def _registry(hook_name: str, key: str) -> dict[str, Any]:
         for plugin_name, item in _call_registration(hook_name):
             name = getattr(item, key, None)
             if not isinstance(name, str) or not name:
-                raise PluginError(
-                    f"plugin {plugin_name!r} returned {item!r} from {hook_name}() without a "
-                    f"{key!r}; give it a unique, non-empty name."
+                _plugin_warning(
+                    plugin_name,
+                    f"returned {item!r} from {hook_name}() without a {key!r} (a unique, "
+                    f"non-empty string); it is skipped.",
                 )
+                continue
             if name in found:
                 raise PluginError(
                     f"two plugins register {hook_name[6:-1]} {name!r}: {owners[name]!r} and "
@@ -312,18 +381,34 @@ def owner(kind: str, name: str) -> str | None:
 
 
 def trainer_settings(modality: Any, config: Any) -> dict[str, Any]:
-    """Trainer keyword arguments from every plugin's ``vamoh_trainer_settings``, merged in order."""
+    """Trainer keyword arguments from every plugin's ``vamoh_trainer_settings``, merged in order
+    (a plugin that raises or returns something other than a dict is a warning, and skipped)."""
     merged: dict[str, Any] = {}
-    for item in reversed(manager().hook.vamoh_trainer_settings(modality=modality, config=config)):
-        merged.update(item or {})
+    for _, item in _call_lifecycle(
+        "vamoh_trainer_settings",
+        "a dict of Trainer keyword arguments",
+        lambda x: isinstance(x, Mapping) and all(isinstance(k, str) for k in x),
+        modality=modality,
+        config=config,
+    ):
+        merged.update(item)
     return merged
 
 
 def callbacks(modality: Any, config: Any) -> list[Any]:
-    """Lightning callbacks from every plugin's ``vamoh_callbacks``."""
+    """Lightning callbacks from every plugin's ``vamoh_callbacks`` (a plugin that raises or
+    returns something other than a list of callbacks is a warning, and skipped)."""
+    import lightning.pytorch as pl
+
     out: list[Any] = []
-    for items in manager().hook.vamoh_callbacks(modality=modality, config=config):
-        out.extend(items or [])
+    for _, items in _call_lifecycle(
+        "vamoh_callbacks",
+        "a list of lightning.pytorch.Callback",
+        lambda x: isinstance(x, list | tuple) and all(isinstance(c, pl.Callback) for c in x),
+        modality=modality,
+        config=config,
+    ):
+        out.extend(items)
     return out
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vamoh.pointset import PointSet
-from vamoh_climate.grid import Domain, Geometry, cell_edges
+from vamoh_climate.grid import Domain, Geometry, cell_index
 from vamoh_climate.interpolation import interpolate_grid
 from vamoh_climate.sphere import SphereCoordinates
 
@@ -66,21 +66,6 @@ def mean_field(points: PointSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
     field = np.where(np.isfinite(field), field, offset[None, :])  # unseen points: channel mean
     return field, offset, scale
-
-
-def _cell_of(centres: np.ndarray, axis: np.ndarray, *, periodic: bool) -> np.ndarray:
-    """The index of the ``axis`` cell holding each of ``centres`` (-1 outside every cell)."""
-    axis = np.unwrap(axis, period=360.0) if periodic else np.asarray(axis, dtype=np.float64)
-    descending = axis.size > 1 and axis[0] > axis[-1]
-    edges = np.sort(cell_edges(axis))
-    values = np.asarray(centres, dtype=np.float64)
-    if periodic:  # the representation of each longitude that lies east of the western edge
-        values = np.mod(values - edges[0], 360.0) + edges[0]
-    index = np.searchsorted(edges, values, side="right") - 1
-    index[(values < edges[0]) | (values >= edges[-1])] = -1
-    if descending:
-        index = np.where(index >= 0, axis.size - 1 - index, -1)
-    return index
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,8 +230,8 @@ class Climatology:
         values = self.at(lat, lon)
         if geometry.kind != "grid" or self.kind != "grid":
             return values
-        rows = _cell_of(self.lat, geometry.lat, periodic=False)
-        cols = _cell_of(self.lon, geometry.lon, periodic=True)
+        rows = cell_index(self.lat, geometry.lat, periodic=False)
+        cols = cell_index(self.lon, geometry.lon, periodic=True)
         row_of, col_of = np.meshgrid(rows, cols, indexing="ij")
         inside = ((row_of >= 0) & (col_of >= 0)).ravel()
         cell = (row_of * geometry.lon.size + col_of).ravel()[inside]

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from vamoh.atomic import atomic_output, write_text
 from vamoh_climate import baselines, metrics
 from vamoh_climate.defaults import CONDITIONING
 from vamoh_climate.sample_data import era5_attribution, era5_region, era5_sample
@@ -178,7 +179,8 @@ def _map(test: xr.Dataset, task: dict[str, Any], title: str, path: Path) -> Path
         plot_field(field, ax=ax, title=f"{name} [K]", cmap=cmap, vmin=vmin, vmax=vmax)
     stamp = str(truth.time.values)[:16].replace("T", " ")
     fig.suptitle(f"{title}, ERA5 2 m temperature, {stamp} (held out)")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    with atomic_output(path, overwrite=True) as partial:
+        fig.savefig(partial, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -324,8 +326,7 @@ def run_demo(output: str | Path = "vamoh-output", quick: bool = False) -> int:
         seconds={"fit": round(fit_seconds, 1), "total": round(time.perf_counter() - start, 1)},
         outputs=[p.name for p in written],
     )
-    scores = out / "scores.json"
-    scores.write_text(json.dumps(result.__dict__, indent=2))
+    scores = write_text(out / "scores.json", json.dumps(result.__dict__, indent=2), overwrite=True)
     written.append(scores)
     print(f"\nheld-out ERA5 fields ({test.sizes['time']}), cos-latitude weighted; * = best")
     print(result.table())

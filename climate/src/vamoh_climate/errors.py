@@ -14,10 +14,14 @@ from __future__ import annotations
 __all__ = [
     "ClimateDataError",
     "DomainError",
+    "DuplicateStationError",
     "GridError",
     "LayoutError",
     "MissingLatLonError",
+    "MissingStationLocationError",
+    "OutsideTrainingDomainWarning",
     "SampleDimError",
+    "StationLocationError",
     "UnitsError",
     "UnnamedDataError",
     "VariableError",
@@ -147,4 +151,77 @@ class LayoutError(ClimateDataError):
         ... except LayoutError as error:
         ...     print(str(error)[:45])
         these points have layout NoneType, not a Clim
+    """
+
+
+class OutsideTrainingDomainWarning(UserWarning):
+    """Points to condition on or predict at lie far outside the training data's lat/lon box.
+
+    A warning, not an error: the model still answers, but it extrapolates there, so its
+    answer (and its std) deserve little trust.
+
+    Example:
+        >>> import warnings
+        >>> import vamoh
+        >>> from vamoh_climate.synthetic import global_field
+        >>> south = global_field(6, 8, 16).isel(latitude=slice(4, 8))
+        >>> model = vamoh.fit(south, max_epochs=1, progress=False, report=False)
+        >>> north = global_field(1, 8, 16).isel(latitude=slice(0, 2))
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = model.impute(north)
+        >>> print(str(caught[-1].message)[:62])
+        variables ['t2m']: 32 of 32 points lie outside the training do
+    """
+
+
+class MissingStationLocationError(MissingLatLonError):
+    """Station data (a station dimension) without latitude/longitude coordinates.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> ds = xr.Dataset({"tmax": (("station", "time"), np.zeros((3, 2)))},
+        ...                 coords={"station": ["a", "b", "c"]})
+        >>> try:
+        ...     ClimateModality().to_points(ds)
+        ... except MissingStationLocationError as error:
+        ...     print(str(error)[:59])
+        station data without locations: dim 'station' (3 stations)
+    """
+
+
+class StationLocationError(GridError):
+    """Stations whose latitude or longitude is NaN or infinite.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> ds = xr.Dataset({"tmax": (("station", "time"), np.zeros((3, 2)))},
+        ...                 coords={"station": ["a", "b", "c"],
+        ...                         "lat": ("station", [45.0, np.nan, 46.0]),
+        ...                         "lon": ("station", [7.0, 8.0, np.inf])})
+        >>> try:
+        ...     ClimateModality().to_points(ds)
+        ... except StationLocationError as error:
+        ...     print(str(error)[:66])
+        2 of 3 stations along 'station' have a NaN or infinite lat/lon (e.
+    """
+
+
+class DuplicateStationError(GridError):
+    """The station dimension's labels (station ids) repeat.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from vamoh_climate import ClimateModality
+        >>> ds = xr.Dataset({"tmax": (("station", "time"), np.zeros((3, 2)))},
+        ...                 coords={"station": ["a", "b", "a"],
+        ...                         "lat": ("station", [45.0, 46.0, 47.0]),
+        ...                         "lon": ("station", [7.0, 8.0, 9.0])})
+        >>> try:
+        ...     ClimateModality().to_points(ds)
+        ... except DuplicateStationError as error:
+        ...     print(str(error)[:51])
+        1 station id appears more than once along 'station'
     """

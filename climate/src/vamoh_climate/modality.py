@@ -8,12 +8,15 @@ attrs and units.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
+from vamoh import Footprints
 from vamoh.modality import Modality
 from vamoh.pointset import PointSet
 from vamoh_climate.climatology import Climatology
@@ -21,21 +24,42 @@ from vamoh_climate.defaults import default_config as _defaults_for
 from vamoh_climate.errors import (
     ClimateDataError,
     DomainError,
+    DuplicateStationError,
     GridError,
     LayoutError,
     MissingLatLonError,
+    MissingStationLocationError,
+    OutsideTrainingDomainWarning,
     SampleDimError,
+    StationLocationError,
     UnitsError,
     UnnamedDataError,
     VariableError,
 )
-from vamoh_climate.grid import Domain, Geometry, find_lat_lon, geometry_of, refine_axis
+from vamoh_climate.footprints import cell_footprints
+from vamoh_climate.footprints import coarsen as coarsen_points
+from vamoh_climate.grid import (
+    Domain,
+    Geometry,
+    find_lat_lon,
+    geometry_of,
+    other_grid_dims,
+    refine_axis,
+)
 from vamoh_climate.interpolation import interpolate_grid
 from vamoh_climate.layout import ClimateLayout, decode, encode
 from vamoh_climate.sphere import SphereCoordinates
+from vamoh_climate.stations import check_station_latlon, check_stations
+from vamoh_climate.time_features import CYCLES, choose_cycles, cycle_features, sample_times
+from vamoh_climate.units import same_units
 from vamoh_climate.variables import as_dataset, select
 
-__all__ = ["ClimateModality", "locate"]
+__all__ = ["FAR_OUTSIDE_DEGREES", "ClimateModality", "locate"]
+
+# points further than this outside the training box are reported (about 111 km): close enough
+# to allow coarse cells or stations just beyond the edge, far enough to mean extrapolation
+FAR_OUTSIDE_DEGREES = 1.0
+KM_PER_DEGREE = 111.195  # 6371 km mean Earth radius
 
 
 def locate(ds: xr.Dataset) -> Geometry:
@@ -97,14 +121,27 @@ class ClimateModality(Modality):
         UnnamedDataError,
         DomainError,
         LayoutError,
+        MissingStationLocationError,
+        StationLocationError,
+        DuplicateStationError,
     )
 
     def __init__(
-        self, domain: Domain | None = None, climatology: Climatology | None = None
+        self,
+        domain: Domain | None = None,
+        climatology: Climatology | None = None,
+        units: Mapping[str, str | None] | None = None,
+        grid: Mapping[str, Any] | None = None,
+        cycles: Sequence[str] | None = None,
     ) -> None:
         self.coordinate_system = SphereCoordinates()
         self.domain = domain
         self.climatology = climatology
+        self.units = dict(units) if units is not None else None
+        # the training grid's axes (for resampling the backbone off its points) and the time
+        # cycles of its sample features; None until bound to a trained model's state
+        self.grid = dict(grid) if grid is not None else None
+        self.cycles = tuple(cycles) if cycles is not None else None
         self._cache: dict[str, tuple[Any, np.ndarray | None]] = {}
 
     # -- detection -------------------------------------------------------------------------
@@ -133,15 +170,37 @@ class ClimateModality(Modality):
         them in a lazy store would read all of it): ``vamoh.fit`` leaves them out of training,
         checking chunk by chunk, and errors when no sample has data.
 
+        Station data (lat/lon along a station dim) are checked first
+        (:mod:`vamoh_climate.stations`): stations without lat/lon, with a NaN or infinite
+        lat/lon, with repeated ids or sharing one location are refused.
+
         Raises:
             ClimateDataError: (a ``ValueError``) naming the problem and the fix: no lat/lon,
                 a bad grid, unknown units, a missing sample dim or variable, or an unnamed
-                DataArray.
+                DataArray; for stations :class:`MissingStationLocationError`,
+                :class:`StationLocationError` or :class:`DuplicateStationError`, with counts.
         """
-        ds = _promote_latlon(as_dataset(data))
+        ds = as_dataset(data)
+        check_station_latlon(ds)
+        ds = _promote_latlon(ds)
         geometry = locate(ds)
-        selection = select(ds, geometry.dims, variables, sample_dim)
-        return encode(ds, geometry, selection)
+        check_stations(ds, geometry)
+        others = other_grid_dims(ds, geometry.lat_name, geometry.lon_name)
+        selection = select(ds, geometry.dims, variables, sample_dim, others)
+        points = encode(ds, geometry, selection)
+        self._check_against_training(points)
+        return self._with_time_features(ds, points, selection.sample_dims)
+
+    def _with_time_features(
+        self, ds: xr.Dataset, points: PointSet, sample_dims: tuple[str, ...]
+    ) -> PointSet:
+        # the hour of the day and the day of the year, where the training data cover the cycle
+        times = sample_times(ds, sample_dims)
+        cycles = self.cycles if self.cycles is not None else choose_cycles(times)
+        if not cycles or times is None:
+            return points
+        values, names = cycle_features(times, cycles)
+        return replace(points, sample_features=values, sample_feature_names=names)
 
     def from_points(self, points: PointSet) -> xr.Dataset:
         """The Dataset of ``points``: input coords (descending latitude, 0..360 or -180..180
@@ -150,11 +209,13 @@ class ClimateModality(Modality):
 
     # -- fitted state ------------------------------------------------------------------------
     def state(self, points: PointSet) -> dict[str, Any]:
-        """The training data's lat/lon box and climatology (mean field), saved in checkpoints.
+        """The training data's lat/lon box, units and climatology (mean field), saved in
+        checkpoints.
 
-        The box lets :meth:`refine` refuse targets outside it; the climatology anchors
-        :meth:`interpolate` (the hybrid baseline). Fields too large to keep a climatology for
-        (:data:`vamoh_climate.climatology.MAX_VALUES`) store the box only.
+        The box lets :meth:`refine` refuse targets outside it and :meth:`to_points` warn about
+        points far outside it; the units let :meth:`to_points` refuse data in other units; the
+        climatology anchors :meth:`interpolate` (the hybrid baseline). Fields too large to keep a
+        climatology for (:data:`vamoh_climate.climatology.MAX_VALUES`) store no climatology.
 
         Example:
             >>> import numpy as np, xarray as xr
@@ -162,12 +223,27 @@ class ClimateModality(Modality):
             ...                 coords={"lat": [1.0, 0.0], "lon": [0.0, 1.0]})
             >>> state = ClimateModality().state(ClimateModality().to_points(ds))
             >>> state["domain"]["lat_max"], sorted(state)
-            (1.5, ['climatology', 'domain'])
+            (1.5, ['climatology', 'cycles', 'domain', 'grid', 'units'])
         """
         layout = points.layout
         if not isinstance(layout, ClimateLayout):
             return {}
-        state: dict[str, Any] = {"domain": layout.geometry.domain().to_dict()}
+        geometry = layout.geometry
+        state: dict[str, Any] = {
+            "domain": geometry.domain().to_dict(),
+            "units": dict(zip(points.channels, points.units)),
+            "cycles": [
+                cycle
+                for cycle, (_, names) in CYCLES.items()
+                if names[0] in points.sample_feature_names
+            ],
+        }
+        if geometry.kind == "grid":
+            state["grid"] = {
+                "lat": [float(v) for v in geometry.lat],
+                "lon": [float(v) for v in geometry.lon],
+                "periodic": bool(geometry.is_global),
+            }
         climatology = Climatology.of(points)
         if climatology is not None:
             state["climatology"] = climatology.to_state()
@@ -180,7 +256,41 @@ class ClimateModality(Modality):
         return ClimateModality(
             Domain.from_dict(domain) if domain else None,
             Climatology.from_state(climatology) if climatology else None,
+            state.get("units"),
+            state.get("grid"),
+            state.get("cycles", ()),
         )
+
+    def _check_against_training(self, points: PointSet) -> None:
+        """A trained model's modality: refuse other units, warn about points far outside."""
+        if self.units is not None:
+            for name, given in zip(points.channels, points.units):
+                trained = self.units.get(name)
+                if trained and given and not same_units(trained, given):
+                    raise UnitsError(
+                        f"variable {name!r} is in {given!r} but the model was trained on it in "
+                        f"{trained!r}; vamoh does not convert units. Convert the data first, "
+                        f"e.g. with pint-xarray: ds[{name!r}].pint.quantify().pint.to("
+                        f"{trained!r}).pint.dequantify()."
+                    )
+        layout = points.layout
+        if self.domain is None or not isinstance(layout, ClimateLayout):
+            return
+        lat, lon = layout.geometry.point_latlon()
+        distance = self.domain.distance_outside(lat, lon)
+        far = distance > FAR_OUTSIDE_DEGREES
+        if far.any():
+            worst = float(distance.max())
+            warnings.warn(
+                f"variables {list(points.channels)}: {int(far.sum())} of {far.size} points lie "
+                f"outside the training domain ({self.domain.describe()}) by more than "
+                f"{FAR_OUTSIDE_DEGREES:g} degree, up to {worst * KM_PER_DEGREE:,.0f} km "
+                f"({worst:.1f} degrees of great circle) from it. The model extrapolates there: "
+                f"expect poor predictions and too-confident std. Train on data that cover "
+                f"these points, or select points inside the domain.",
+                OutsideTrainingDomainWarning,
+                stacklevel=4,
+            )
 
     # -- refinement (downscaling targets) ----------------------------------------------------
     def refine(self, data: Any, *, factor: int | None = None, to: Any = None) -> xr.Dataset:
@@ -386,6 +496,62 @@ class ClimateModality(Modality):
             periodic=geometry.is_global,
         )
 
+    # -- backbone hooks ----------------------------------------------------------------------
+    def _training_grid(self, points: PointSet | None, n_points: int) -> dict[str, Any] | None:
+        layout = getattr(points, "layout", None)
+        if isinstance(layout, ClimateLayout) and layout.geometry.kind == "grid":
+            g = layout.geometry
+            if g.n_points == n_points:
+                return {"lat": g.lat, "lon": g.lon, "periodic": g.is_global}
+        if self.grid is not None and len(self.grid["lat"]) * len(self.grid["lon"]) == n_points:
+            return self.grid
+        return None
+
+    def resample(
+        self, points: PointSet | None, fields: np.ndarray, query_coords: np.ndarray
+    ) -> np.ndarray | None:
+        """Complete gridded fields at other points: a cubic spline in the grid's index space
+        (wrapping round global grids); ``None`` for stations (the engine's kernel regression).
+
+        Example:
+            >>> import numpy as np, xarray as xr
+            >>> lat, lon = np.linspace(60, 40, 5), np.linspace(-10, 10, 6)
+            >>> ds = xr.Dataset({"t": (("lat", "lon"), np.add.outer(lat, lon))},
+            ...                 coords={"lat": lat, "lon": lon})
+            >>> m = ClimateModality()
+            >>> ps = m.to_points(ds)
+            >>> q = m.coordinate_system.latlon_to_xyz([50.0], [1.0])
+            >>> round(float(m.resample(ps, ps.samples(slice(None)), q)[0, 0, 0]), 3)
+            51.0
+        """
+        fields = np.asarray(fields, dtype=np.float64)
+        grid = self._training_grid(points, fields.shape[1])
+        if grid is None:
+            return None
+        latlon = self.coordinate_system.from_model(np.asarray(query_coords, dtype=np.float64))
+        return interpolate_grid(
+            np.asarray(grid["lat"]),
+            np.asarray(grid["lon"]),
+            fields,
+            latlon[:, 0],
+            latlon[:, 1],
+            method="cubic",
+            periodic=bool(grid["periodic"]),
+        )
+
+    def footprints(self, observed: PointSet, support: np.ndarray) -> Footprints | None:
+        """Coarse grid cells as means over the training points inside them (downscaling), else
+        ``None`` (point values). See :func:`vamoh_climate.footprints.cell_footprints`."""
+        layout = observed.layout
+        if not isinstance(layout, ClimateLayout):
+            return None
+        return cell_footprints(layout.geometry, support)
+
+    def coarsen(self, points: PointSet, factor: int) -> tuple[PointSet, Footprints] | None:
+        """Block means ``factor x factor`` of gridded fields and their footprints
+        (:func:`vamoh_climate.footprints.coarsen`)."""
+        return coarsen_points(points, factor)
+
     # -- honesty report ----------------------------------------------------------------------
     def validation_report(
         self, model: Any, train: PointSet, val: PointSet
@@ -456,6 +622,11 @@ class ClimateModality(Modality):
             (good.assign(t2m=t2m.assign_attrs(units="kelvins_please")), UnitsError),
             (good.assign(sst=t2m.isel(time=0)), VariableError),  # channels with other dims
             (t2m.rename(None), UnnamedDataError),
+            (good.assign(t2m=t2m.assign_attrs(units="furlongs")), UnitsError),  # not a temperature
+            (good.isel(time=[0, 1, 1]), SampleDimError),  # a time step twice
+            (good.isel(time=slice(0, 0)), SampleDimError),  # no time steps
+            (good.isel(latitude=slice(0, 0)), GridError),  # no latitudes
+            (good.assign(t2m=t2m.astype("int16").assign_attrs(scale_factor=0.1)), VariableError),
         ]
 
     def plot(self, data: Any, **kwargs: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from vamoh.atomic import atomic_output
 from vamoh_climate.modality import locate
 
 __all__ = ["plot_comparison", "plot_field", "use_offline_natural_earth"]
@@ -192,7 +193,9 @@ def plot_field(
     )
     fig = ax.figure
     if path is not None:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        # written beside the name and renamed: an interrupted save never leaves half an image
+        with atomic_output(path, overwrite=True) as partial:
+            fig.savefig(partial, dpi=120, bbox_inches="tight")
     return fig
 
 
@@ -282,5 +285,7 @@ def plot_comparison(
     if title:
         fig.suptitle(title)
     if path is not None:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        # written beside the name and renamed: an interrupted save never leaves half an image
+        with atomic_output(path, overwrite=True) as partial:
+            fig.savefig(partial, dpi=120, bbox_inches="tight")
     return fig

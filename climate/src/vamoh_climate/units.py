@@ -13,8 +13,16 @@ import xarray as xr
 from cf_xarray.units import units as unit_registry
 
 from vamoh_climate.errors import UnitsError
+from vamoh_climate.quantities import check_units_fit
 
-__all__ = ["dequantify", "parse_units", "temperature_range", "unit_registry", "units_of"]
+__all__ = [
+    "dequantify",
+    "parse_units",
+    "same_units",
+    "temperature_range",
+    "unit_registry",
+    "units_of",
+]
 
 
 def parse_units(units: str, *, variable: str = "?") -> pint.Unit:
@@ -37,13 +45,32 @@ def parse_units(units: str, *, variable: str = "?") -> pint.Unit:
         ) from exc
     except Exception as exc:  # pint raises a variety of parse errors for odd strings
         raise UnitsError(
-            f"variable {variable!r} has units {units!r} that cannot be parsed: {exc}. Set a CF "
-            f"units string such as 'K' or 'degC'."
+            f"variable {variable!r} has units {units!r}, which cannot be parsed as a unit "
+            f"({type(exc).__name__}). Fix the attribute with a CF units string, e.g. "
+            f"ds[{variable!r}].attrs['units'] = 'K' (or 'degC', 'm s-1', 'Pa', '1')."
         ) from exc
+
+
+def same_units(a: str, b: str) -> bool:
+    """Whether two units strings name the same unit (``K`` and ``kelvin``; not ``K`` and ``degC``).
+
+    Example:
+        >>> same_units("K", "kelvin"), same_units("K", "degC"), same_units("m s-1", "m/s")
+        (True, False, True)
+    """
+    if a.strip() == b.strip():
+        return True
+    try:
+        return bool(parse_units(a) == parse_units(b))
+    except UnitsError:
+        return False
 
 
 def units_of(variable: xr.DataArray, name: str) -> str | None:
     """The checked ``units`` attribute of ``variable`` (``None`` when it has none or it is empty).
+
+    The units must parse, and must measure what the variable is when its standard_name or name
+    says (:func:`vamoh_climate.quantities.check_units_fit`: a temperature in K, degC or degF).
 
     Example:
         >>> import xarray as xr
@@ -53,8 +80,10 @@ def units_of(variable: xr.DataArray, name: str) -> str | None:
     units = variable.attrs.get("units")
     if units is None:
         return None
-    parse_units(units, variable=name)
+    unit = parse_units(units, variable=name)
     text = str(units).strip()
+    if text:
+        check_units_fit(name, dict(variable.attrs), unit, text)
     return text or None
 
 

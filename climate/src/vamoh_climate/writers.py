@@ -8,7 +8,6 @@ asked to (``overwrite=True``).
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from vamoh.atomic import atomic_output, check_new_output
 from vamoh_climate.errors import UnnamedDataError
 from vamoh_climate.grid import find_lat_lon
 from vamoh_climate.units import dequantify
@@ -23,6 +23,7 @@ from vamoh_climate.units import dequantify
 __all__ = ["cf_attributes", "to_netcdf", "to_zarr"]
 
 _CONVENTIONS = "CF-1.8"
+_HINT = "overwrite=True (on the command line: --overwrite)"
 _AXES = {
     "latitude": {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"},
     "longitude": {"standard_name": "longitude", "units": "degrees_east", "axis": "X"},
@@ -95,14 +96,6 @@ def cf_attributes(data: xr.Dataset | xr.DataArray) -> xr.Dataset:
     return ds
 
 
-def _refuse_existing(path: Path, overwrite: bool, what: str) -> None:
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"{path} already exists; vamoh does not replace {what} unless asked: pass "
-            f"overwrite=True (on the command line: --overwrite), or choose another path."
-        )
-
-
 def _netcdf_safe(attrs: dict[str, Any]) -> dict[str, Any]:
     """netCDF attributes are strings, numbers or arrays of them: drop None, turn bools into ints."""
     out: dict[str, Any] = {}
@@ -126,7 +119,8 @@ def to_zarr(
 ) -> Path:
     """Write ``data`` to a Zarr store with CF attrs (see :func:`cf_attributes`); returns the path.
 
-    Lazy (dask) data are computed chunk by chunk while writing. Extra keyword arguments go to
+    Lazy (dask) data are computed chunk by chunk while writing. The store is written beside
+    ``path`` and renamed into place, so an interrupted write never leaves half a store. Extra keyword arguments go to
     ``xarray.Dataset.to_zarr`` (e.g. ``zarr_format=2``, ``encoding``).
 
     Raises:
@@ -142,23 +136,19 @@ def to_zarr(
         >>> try:
         ...     to_zarr(global_field(2, 4, 8), path)
         ... except FileExistsError as error:
-        ...     print(str(error)[-37:])
-        --overwrite), or choose another path.
+        ...     print(str(error).split("; ")[1][:47])
+        pass overwrite=True (on the command line: --ove
     """
-    target = Path(path)
-    _refuse_existing(target, overwrite, "a Zarr store")
+    target = check_new_output(path, overwrite, hint=_HINT)
     ds = cf_attributes(data)
-    if target.exists():
-        # "w" mode would keep files of variables the new dataset lacks in a v2 store
-        if target.is_dir():
-            shutil.rmtree(target)
-        else:
-            target.unlink()
-    with warnings.catch_warnings():
-        # consolidated metadata makes opening fast and quiet; zarr 3 only notes it is an
-        # extension of the v3 spec, which is not actionable here
-        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-        ds.to_zarr(target, mode="w-", **kwargs)
+    # a fresh store beside the name, renamed into place: an interrupted write never leaves half
+    # a store, and no file of a replaced store's variables survives in the new one
+    with atomic_output(target, overwrite=overwrite, hint=_HINT) as partial:
+        with warnings.catch_warnings():
+            # consolidated metadata makes opening fast and quiet; zarr 3 only notes it is an
+            # extension of the v3 spec, which is not actionable here
+            warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+            ds.to_zarr(partial, mode="w-", **kwargs)
     return target
 
 
@@ -185,14 +175,11 @@ def to_netcdf(
         ...     back.tas.attrs["units"], back.lat.attrs["standard_name"]
         ('degC', 'latitude')
     """
-    target = Path(path)
-    _refuse_existing(target, overwrite, "a file")
+    target = check_new_output(path, overwrite, hint=_HINT)
     ds = cf_attributes(data)
     ds.attrs = _netcdf_safe(ds.attrs)
     for name in ds.variables:
         ds[name].attrs = _netcdf_safe(ds[name].attrs)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    ds.to_netcdf(partial, **kwargs)
-    partial.replace(target)
+    with atomic_output(target, overwrite=overwrite, hint=_HINT) as partial:
+        ds.to_netcdf(partial, **kwargs)
     return target

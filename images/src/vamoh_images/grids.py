@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from vamoh.atomic import atomic_output
 from vamoh_images.render import to_display
 
 __all__ = ["image_grid", "save_grid"]
@@ -100,5 +101,6 @@ def save_grid(rows: Mapping[str, Any] | Sequence[Any], path: Any, **kwargs: Any)
     """
     target = Path(path)
     fig = image_grid(rows, **kwargs)
-    fig.savefig(target, format="png")
+    with atomic_output(target, overwrite=True) as partial:
+        fig.savefig(partial, format="png")
     return target

@@ -30,6 +30,7 @@ import xarray as xr
 
 from vamoh.modality import Modality
 from vamoh.pointset import PointSet
+from vamoh.validation import check_not_empty
 from vamoh_images.arrays import (
     CHANNEL_DIMS,
     IMAGE_DIM,
@@ -242,6 +243,8 @@ class ImageModality(Modality):
         ds, _ = as_image_dataset(data)
         names = self._select(ds, variables)
         sample_dims = self._sample_dims(ds, names, sample_dim)
+        for n in names:
+            check_not_empty(ds[n].sizes, f"variable {n!r}", ImageShapeError)
         height, width = ds.sizes[Y_DIM], ds.sizes[X_DIM]
         n_samples = math.prod(ds.sizes[d] for d in sample_dims)
         kinds, specs, blocks, channels, units = set(), [], [], [], []
@@ -451,7 +454,7 @@ class ImageModality(Modality):
 
         Example:
             >>> [error.__name__ for _, error in ImageModality().invalid_examples()]
-            ['UnsupportedDtypeError', 'ImageShapeError', 'ImageShapeError']
+            ['UnsupportedDtypeError', 'ImageShapeError', 'ImageShapeError', 'ImageShapeError', 'UnsupportedDtypeError']
         """
         return [
             (
@@ -463,6 +466,14 @@ class ImageModality(Modality):
                 ImageShapeError,
             ),
             (["not", "an", "image"], ImageShapeError),
+            (
+                xr.DataArray(np.zeros((2, 0, 4), np.uint8), dims=(IMAGE_DIM, Y_DIM, X_DIM)),
+                ImageShapeError,
+            ),  # no rows
+            (
+                xr.DataArray(np.zeros((2, 4, 4)).astype(str), dims=(IMAGE_DIM, Y_DIM, X_DIM)),
+                UnsupportedDtypeError,
+            ),  # not numbers
         ]
 
     # -- fitted state ------------------------------------------------------------------------

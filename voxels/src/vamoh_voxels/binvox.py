@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 from trimesh.exchange.binvox import binvox_bytes, parse_binvox
 
+from vamoh.atomic import atomic_output
 from vamoh.modality import Reader
 from vamoh_voxels.arrays import EmptyPolicy, occupancy_dataset
 from vamoh_voxels.errors import BinvoxFormatError, EmptyShapeError, existing_path
@@ -131,7 +132,10 @@ def write_binvox(
     flat = (grid > 0.5).transpose(0, 2, 1).ravel()  # binvox order: x slowest, then z, y fastest
     payload = np.frombuffer(_run_lengths(flat), dtype=np.uint8)
     path = Path(path)
-    path.write_bytes(binvox_bytes(payload, shape=grid.shape, translate=translate, scale=scale))
+    with atomic_output(path, overwrite=True) as partial:
+        partial.write_bytes(
+            binvox_bytes(payload, shape=grid.shape, translate=translate, scale=scale)
+        )
     return path
 
 

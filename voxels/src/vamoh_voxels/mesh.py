@@ -15,6 +15,7 @@ import numpy as np
 import trimesh
 from skimage.measure import marching_cubes
 
+from vamoh.atomic import atomic_output, check_new_output
 from vamoh_voxels.selection import as_grids
 
 __all__ = ["EXPORT_FORMATS", "export_mesh", "export_meshes", "occupancy_mesh"]
@@ -89,8 +90,7 @@ def _check_target(path: Path, overwrite: bool) -> str:
             f"{path}: unknown mesh format {suffix or '(no suffix)'!r}; choose one of "
             f"{', '.join(EXPORT_FORMATS)}."
         )
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
+    check_new_output(path, overwrite)
     return suffix[1:]
 
 
@@ -120,7 +120,8 @@ def export_mesh(
             f"a folder of meshes, or select one shape first."
         )
     mesh = occupancy_mesh(grids.values[0], level=level, axes=grids.axes)
-    mesh.export(path, file_type=file_type)
+    with atomic_output(path, overwrite=overwrite) as partial:
+        mesh.export(partial, file_type=file_type)
     return path
 
 
@@ -154,5 +155,6 @@ def export_meshes(
         _check_target(path, overwrite)
     for grid, path in zip(grids.values, paths):  # one marching-cubes run per shape
         mesh = occupancy_mesh(grid, level=level, axes=grids.axes)
-        mesh.export(path, file_type=path.suffix[1:])
+        with atomic_output(path, overwrite=overwrite) as partial:
+            mesh.export(partial, file_type=path.suffix[1:])
     return paths

@@ -16,6 +16,7 @@ from vamoh.config import VaMoHConfig
 from vamoh.coordinates import BoxCoordinates
 from vamoh.modality import Modality
 from vamoh.pointset import PointSet
+from vamoh.validation import check_not_empty, non_finite_message
 from vamoh_voxels.errors import OccupancyArrayError
 from vamoh_voxels.grid import SPATIAL_DIMS, refine_axis, resample_axis, voxel_axis
 
@@ -110,6 +111,30 @@ def _value_range(variable: xr.DataArray) -> tuple[float, float, bool]:
     return low, high, binary
 
 
+def _refuse_infinite(variable: xr.DataArray, name: str, sample: str | None) -> None:
+    """Infinite occupancy (NaN marks unobserved voxels and is fine) named with its counts."""
+    ordered = variable.transpose(sample, ...) if sample else variable
+    values = np.asarray(ordered.values)
+    if values.dtype.kind != "f":
+        return
+    infinite = np.isinf(values)
+    if not infinite.any():
+        return
+    per_sample = (
+        infinite.reshape(values.shape[0], -1).any(axis=1) if sample else infinite.any()[None]
+    )
+    raise OccupancyArrayError(
+        non_finite_message(
+            name,
+            int((infinite & (values > 0)).sum()),
+            int((infinite & (values < 0)).sum()),
+            int(per_sample.sum()),
+            int(per_sample.size),
+            int(np.flatnonzero(per_sample)[0]),
+        )
+    )
+
+
 class VoxelModality(Modality):
     """3-D occupancy grids: ``occupancy`` over ``(shape, x, y, z)``, values 0/1, NaN = unobserved.
 
@@ -180,6 +205,9 @@ class VoxelModality(Modality):
             (good * 5.0, OccupancyArrayError),  # values outside [0, 1]
             (good.assign_coords(x=np.arange(6.0)), OccupancyArrayError),  # index coordinates
             (good.expand_dims(view=2), OccupancyArrayError),  # two sample dims
+            (good.isel(shape=slice(0, 0)), OccupancyArrayError),  # no shapes
+            (good.where(good.x > 0, np.inf), OccupancyArrayError),  # infinite occupancy
+            (good.astype(str), OccupancyArrayError),  # not numbers
         ]
 
     # -- detection ---------------------------------------------------------------------------
@@ -288,11 +316,14 @@ class VoxelModality(Modality):
         order = (*((sample,) if sample else ()), *SPATIAL_DIMS)
         for name in names:
             variable = dataset[name]
+            check_not_empty(variable.sizes, f"occupancy variable {name!r}", OccupancyArrayError)
             if variable.dtype.kind not in "biuf":
                 raise OccupancyArrayError(
-                    f"occupancy variable {name!r} must be numeric; got dtype {variable.dtype}."
+                    f"occupancy variable {name!r} must be numeric; got dtype {variable.dtype}. "
+                    f"Convert it, e.g. data[{name!r}].astype('float32'), or threshold it to 0/1."
                 )
             if not _is_lazy(variable):
+                _refuse_infinite(variable, name, sample)
                 low, high, _ = _value_range(variable)
                 if low < 0.0 or high > 1.0:
                     raise OccupancyArrayError(

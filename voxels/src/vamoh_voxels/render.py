@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from vamoh.atomic import atomic_output, check_new_output
 from vamoh_voxels.mesh import occupancy_mesh
 from vamoh_voxels.selection import as_grids
 
@@ -72,8 +73,8 @@ def render_voxels(
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
     target = Path(path) if path is not None else None
-    if target is not None and target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it.")
+    if target is not None:
+        check_new_output(target, overwrite)
     grids = as_grids(data, variable)
     up_axis = (up or grids.up).lower()
     if up_axis not in _UPRIGHT:
@@ -114,7 +115,8 @@ def render_voxels(
         ax.set_title(grids.labels[index], fontsize=8)
     figure.tight_layout()
     if target is not None:
-        figure.savefig(target, dpi=dpi)
+        with atomic_output(target, overwrite=overwrite) as partial:
+            figure.savefig(partial, dpi=dpi)
     return figure
 
 
