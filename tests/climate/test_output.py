@@ -146,3 +146,48 @@ def test_a_single_field_is_written_in_one_block(
     out = tmp_path / "one.zarr"
     vamoh.write_predictions(model, "impute", field, out, progress=False)
     assert_same(xr.open_zarr(out), model.impute(field))
+
+
+KILLED_WRITER = """
+import os, signal, sys
+import numpy as np, vamoh
+from vamoh_climate.synthetic import global_field
+
+model = vamoh.load(sys.argv[1])
+impute, blocks = model.impute, []
+
+def impute_then_die(data):
+    blocks.append(1)
+    if len(blocks) == 3:  # two blocks are in the store: killed with no Python clean-up
+        os.kill(os.getpid(), signal.SIGKILL)
+    return impute(data)
+
+model.impute = impute_then_die
+fields = global_field(40, 8, 16, seed=1)
+vamoh.write_predictions(model, "impute", fields, sys.argv[2], block_size=8, progress=False)
+"""
+
+
+def test_a_write_killed_half_way_never_appears_under_its_name(
+    model: vamoh.Model, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    model.save(tmp_path / "m.vamoh")
+    out = tmp_path / "filled.zarr"
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(tmp_path / "m.vamoh"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    assert not out.exists()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "m.vamoh"]
+    assert len(leftovers) == 1 and leftovers[0].startswith(".filled.zarr.partial-")
+    # the next write removes the dead writer's leftover
+    vamoh.write_predictions(model, "impute", global_field(8, 8, 16), out, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["filled.zarr", "m.vamoh"]
