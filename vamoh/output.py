@@ -178,7 +178,9 @@ def write_predictions(
 
     The store holds what the in-memory call returns (same variables, values, coordinates,
     attributes and units); memory holds one block of input and result at a time, whatever the
-    number of samples. A lazy (dask) input is read one block at a time.
+    number of samples. A lazy (dask) input is read one block at a time. (The values are equal
+    where one call gives the same answer twice: an encoder that picks its centroids at random,
+    ``centroid_method="random"`` or ``"stratified"``, draws other centroids on every call.)
 
     Args:
         model: a trained :class:`~vamoh.api.Model`.
