@@ -82,7 +82,7 @@ def _mean_fit(points: PointSet, index: np.ndarray) -> tuple[np.ndarray, np.ndarr
         xtx += np.einsum("tnc,ti,tj->ncij", w, x, x, optimize=True)
         xty += np.einsum("tnc,ti->nci", y, x, optimize=True)
     count = xtx[..., 0, 0]
-    ridge = _RIDGE * np.maximum(count, 1.0)[..., None] * np.eye(f + 1)
+    ridge = _RIDGE * np.maximum(count, 1.0)[..., None, None] * np.eye(f + 1)
     ridge[..., 0, 0] = 0.0
     # too few observations to fit the features: fall back to the plain mean there
     few = count < 4 * (f + 1)

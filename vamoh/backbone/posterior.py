@@ -41,11 +41,13 @@ class Posterior:
         std: ``(B, M, C)``; includes the observation noise when asked (a new observation's
             predictive spread rather than the field's).
         prior_std: ``(M, C)`` the prior standard deviation at the query points (same noise rule).
+        prior_mean: ``(B, M, C)`` the prior mean there (with the samples' features).
     """
 
     mean: np.ndarray
     std: np.ndarray
     prior_std: np.ndarray
+    prior_mean: np.ndarray
 
 
 def _sparse_rows(weights, dense: torch.Tensor) -> torch.Tensor:
@@ -113,6 +115,7 @@ def condition(
     features: np.ndarray | None = None,
     *,
     include_noise: bool = True,
+    std_where: np.ndarray | None = None,
 ) -> Posterior:
     """The posterior of ``prior`` given ``obs`` at ``query`` ``(M, d)`` (see the module docstring).
 
@@ -123,6 +126,9 @@ def condition(
         hyper: blend, kernel length and noise.
         features: ``(B, F)`` sample features for the mean (``None``: the cycle-average).
         include_noise: add the observation noise to the std (the spread of a new observation).
+        std_where: ``(B, M)`` where the std is wanted (NaN elsewhere); the std is most of the
+            cost, and training examples score only their hidden points. Samples sharing a mask
+            must share this too (it is read from each mask's first sample).
 
     Example:
         >>> import numpy as np
@@ -183,11 +189,18 @@ def condition(
             part = cross[:, idx]  # (m C, n)
             shift = (part @ alpha).T.reshape(len(members), m, c).numpy()  # whitened
             mean[members, rows] = m_q[members, rows] + shift * scale
-            reduction = torch.linalg.solve_triangular(chol, part.T, upper=False).square().sum(0)
-            v = (pvar - reduction).clamp_min(0.0) + noise
+            if std_where is None:
+                wanted = slice(None)
+            else:
+                wanted = torch.as_tensor(np.repeat(std_where[members[0], rows], c))
+            reduction = (
+                torch.linalg.solve_triangular(chol, part[wanted].T, upper=False).square().sum(0)
+            )
+            v = torch.full((m * c,), torch.nan, dtype=torch.float64)
+            v[wanted] = (pvar[wanted] - reduction).clamp_min(0.0) + noise
             var[members, rows] = v.reshape(m, c).numpy()[None]
     std = np.sqrt(var) * scale
     unknown = ~pq.known[None]
     mean = np.where(unknown, np.nan, mean)
     std = np.where(unknown, np.nan, std)
-    return Posterior(mean=mean, std=std, prior_std=np.sqrt(prior_var) * scale)
+    return Posterior(mean=mean, std=std, prior_std=np.sqrt(prior_var) * scale, prior_mean=m_q)

@@ -34,6 +34,14 @@ def scattered_masks(
     return rng.random((n_samples, n_points)) < share
 
 
+def _principal_frame(coords: np.ndarray) -> np.ndarray:
+    """Coordinates in their principal axes, keeping the axes that carry the spread."""
+    centred = coords - coords.mean(0)
+    _, sing, vt = np.linalg.svd(centred, full_matrices=False)
+    keep = sing > 1e-3 * sing[0] if sing[0] > 0 else np.ones_like(sing, dtype=bool)
+    return centred @ vt[keep].T
+
+
 def hole_masks(
     coords: np.ndarray,
     n_samples: int,
@@ -41,26 +49,31 @@ def hole_masks(
     fraction: tuple[float, float] = (0.15, 0.35),
     centre_share: float = 0.5,
 ) -> np.ndarray:
-    """``(B, N)`` True inside a ball around a random point that holds a share of the points.
+    """``(B, N)`` True inside a box around a random point that holds a share of the points.
 
-    Centres are drawn among the points nearest the domain's middle (``centre_share`` of them), so
-    a hole is surrounded by observations as a missing block usually is.
+    Boxes are aligned with the principal axes of the point cloud (latitude and longitude for a
+    regional grid) and shaped like the domain, the way a missing tile or a cloud deck hides a
+    rectangle of a grid. Centres are drawn among the points nearest the domain's middle
+    (``centre_share`` of them), so a hole is mostly surrounded by observations.
 
     Example:
         >>> import numpy as np
-        >>> g = np.stack(np.meshgrid(np.arange(20.0), np.arange(20.0)), -1).reshape(-1, 2)
+        >>> g = np.stack(np.meshgrid(np.arange(20.0), np.arange(30.0)), -1).reshape(-1, 2)
         >>> m = hole_masks(g, 2, np.random.default_rng(0), (0.25, 0.25))
         >>> m.shape, [int(v) for v in m.sum(1)]
-        ((2, 400), [100, 100])
+        ((2, 600), [150, 150])
     """
     coords = np.asarray(coords, dtype=np.float64)
     n = coords.shape[0]
-    middle = coords.mean(0)
-    central = np.argsort(((coords - middle) ** 2).sum(1))[: max(1, int(n * centre_share))]
-    centres = coords[rng.choice(central, size=n_samples)]
+    frame = _principal_frame(coords)  # (N, k)
+    extent = np.ptp(frame, axis=0)
+    extent = np.where(extent > 0, extent, 1.0)
+    central = np.argsort((frame**2).sum(1))[: max(1, int(n * centre_share))]
+    centres = frame[rng.choice(central, size=n_samples)]
     share = rng.uniform(fraction[0], fraction[1], size=n_samples)
-    dist = ((coords[None] - centres[:, None]) ** 2).sum(-1)  # (B, N)
-    order = np.argsort(dist, axis=1)
+    # Chebyshev distance in units of the domain's extent: level sets are boxes of its shape
+    dist = (np.abs(frame[None] - centres[:, None]) / extent).max(-1)  # (B, N)
+    order = np.argsort(dist, axis=1, kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(n)[None].repeat(n_samples, 0), axis=1)
     return ranks < np.maximum(1, (share * n).astype(int))[:, None]
