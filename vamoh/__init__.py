@@ -23,7 +23,8 @@ from vamoh.pointset import PointSet
 from vamoh.versions import show_versions
 
 if TYPE_CHECKING:
-    from vamoh.api import Model, fit, load
+    from vamoh.api import Model, load
+    from vamoh.fitting import fit
     from vamoh.output import write_predictions
 
 __all__ = [
@@ -44,7 +45,7 @@ __all__ = [
 
 # torch and lightning take seconds to import: load them when the engine is first used.
 _LAZY = {
-    "fit": "vamoh.api",
+    "fit": "vamoh.fitting",
     "load": "vamoh.api",
     "Model": "vamoh.api",
     "write_predictions": "vamoh.output",

@@ -22,6 +22,7 @@ import torch
 
 from vamoh.backbone.backbone import GaussianBackbone
 from vamoh.backbone.posterior import condition
+from vamoh.model import PointBatch, VaMoH
 from vamoh.neighbours import knn
 from vamoh.nn.heads import BackboneHead
 from vamoh.pointset import PointSet
@@ -67,7 +68,10 @@ class ConditionalPredictor:
 
     backbone: GaussianBackbone
     head: BackboneHead | None = None
+    network: VaMoH | None = None
     on: dict[str, bool] = field(default_factory=dict)
+    # per task kind ("points", "means"): the factor that calibrates the std on held-out fields
+    std_scale: dict[str, float] = field(default_factory=dict)
 
     def expert(self, observed: PointSet, query: np.ndarray) -> Expert:
         """The backbone's experts at ``query`` given ``observed`` (normalised values)."""
@@ -108,10 +112,37 @@ class ConditionalPredictor:
             means=False,
         )
 
+    def context(self, observed: PointSet) -> tuple[np.ndarray, np.ndarray]:
+        """The residual network's context: the observed points and values, with coarse means
+        spread over the support points of their cells (as the training pools show them)."""
+        values = np.asarray(observed.values, dtype=np.float64)
+        obs, _kind = self.backbone.observations(observed, values)
+        if obs.footprints is None:
+            return np.asarray(observed.coords), values
+        member = obs.footprints.weights.tocsc()
+        cell = np.asarray(member.argmax(axis=0)).ravel()  # the cell of each support point
+        return obs.footprints.support, values[:, cell]
+
     @torch.no_grad()
-    def predict(self, observed: PointSet, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and std ``(B, M, C)`` (normalised units) at ``query``."""
-        if self.head is None or not self.on.get("head", False):
+    def predict(
+        self,
+        observed: PointSet,
+        query: np.ndarray,
+        n_samples: int = 8,
+        generator: torch.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std ``(B, M, C)`` (normalised units) at ``query`` (``n_samples`` latent
+        draws of the residual network when it is on)."""
+        query = np.asarray(query, dtype=np.float64)
+        values = np.asarray(observed.values, dtype=np.float64)
+        _, kind = self.backbone.observations(observed, values)
+        mean, std = self._layers(observed, query, n_samples, generator)
+        return mean, std * self.std_scale.get(kind, 1.0)
+
+    def _layers(self, observed, query, n_samples, generator):
+        use_head = self.head is not None and self.on.get("head", False)
+        use_residual = self.network is not None and self.on.get("residual", False)
+        if not (use_head or use_residual):
             obs, kind = self.backbone.observations(
                 observed, np.asarray(observed.values, dtype=np.float64)
             )
@@ -119,6 +150,13 @@ class ConditionalPredictor:
             post = condition(prior, obs, query, prior.settings[kind], observed.sample_features)
             return post.mean, post.std
         ex = self.expert(observed, query)
+        mean, std = self._head(ex)
+        if not use_residual:
+            return mean, std
+        return self._residual(observed, query, ex, mean, std, n_samples, generator)
+
+    @torch.no_grad()
+    def _head(self, ex: Expert) -> tuple[np.ndarray, np.ndarray]:
         experts = torch.as_tensor(ex.experts, dtype=torch.float32)  # (B, M, C, 2, 2)
         known = torch.isfinite(experts).all(-1).all(-1)
         mean, std = self.head(
@@ -131,3 +169,54 @@ class ConditionalPredictor:
         mean = torch.where(known, mean, torch.nan).numpy().astype(np.float64)
         std = torch.where(known, std, torch.nan).numpy().astype(np.float64)
         return mean, std
+
+    def _residual(self, observed, query, ex, mean, std, n_samples, generator):
+        from vamoh.pool_training import backbone_features
+
+        ctx_x, ctx_y = self.context(observed)
+        b, m, c = mean.shape
+        features = backbone_features(std, ex.prior_std, ex.distance, mean - ex.prior_mean)
+        known = np.isfinite(mean)
+        device = next(self.network.parameters()).device
+        batch = PointBatch(
+            ctx_x=torch.as_tensor(np.asarray(ctx_x, np.float32), device=device),
+            ctx_y=torch.as_tensor(np.nan_to_num(ctx_y), dtype=torch.float32, device=device),
+            ctx_valid=torch.as_tensor(np.isfinite(ctx_y), device=device),
+            tgt_x=torch.as_tensor(query.astype(np.float32), device=device),
+            tgt_y=torch.zeros(b, m, c, device=device),
+            tgt_valid=torch.zeros(b, m, c, dtype=torch.bool, device=device),
+            tgt_scale=torch.ones(b, device=device),
+            base=torch.as_tensor(np.nan_to_num(mean), dtype=torch.float32, device=device),
+            base_scale=torch.as_tensor(
+                np.nan_to_num(std, nan=1.0), dtype=torch.float32, device=device
+            ).clamp_min(1e-4),
+            features=torch.as_tensor(features, device=device),
+        )
+        pred = self.network.predict(batch, n_samples=n_samples, generator=generator)
+        out_mean = pred.mean.cpu().numpy().astype(np.float64)
+        out_std = pred.std.cpu().numpy().astype(np.float64)
+        return np.where(known, out_mean, np.nan), np.where(known, out_std, np.nan)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_state(self) -> dict:
+        return {
+            "backbone": self.backbone.to_state(),
+            "head": None if self.head is None else self.head.state_dict(),
+            "on": dict(self.on),
+            "std_scale": dict(self.std_scale),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, modality, network: VaMoH | None) -> ConditionalPredictor:
+        head = None
+        if state.get("head") is not None:
+            head = BackboneHead()
+            head.load_state_dict(state["head"])
+            head.eval()
+        return cls(
+            backbone=GaussianBackbone.from_state(state["backbone"], modality),
+            head=head,
+            network=network,
+            on=dict(state.get("on", {})),
+            std_scale=dict(state.get("std_scale", {})),
+        )

@@ -22,7 +22,11 @@ from vamoh.nn.local import LocalPath
 from vamoh.nn.mixture import CategoricalNet
 from vamoh.nn.prior import PlanarFlowPrior
 
-__all__ = ["PointBatch", "Prediction", "VaMoH"]
+__all__ = ["BACKBONE_FEATURES", "PointBatch", "Prediction", "VaMoH"]
+
+# per-point features of the backbone posterior the generators see in backbone conditioning:
+# log(std / prior std), log1p(distance to the nearest observation / spacing), log1p(|anomaly|)
+BACKBONE_FEATURES = 3
 
 
 @dataclass
@@ -39,7 +43,11 @@ class PointBatch:
     tgt_y: torch.Tensor  # (B, M, C)
     tgt_valid: torch.Tensor  # (B, M, C) bool: which target values are scored
     tgt_scale: torch.Tensor  # (B,) weight of the scored terms (N_valid / N_scored)
-    base: torch.Tensor | None = None  # (B, M, C) hybrid baseline at the targets
+    base: torch.Tensor | None = None  # (B, M, C) hybrid/backbone baseline at the targets
+    # backbone conditioning: the backbone's predictive std at the targets, which scales the
+    # residual, and per-target features of the backbone posterior fed to the generators
+    base_scale: torch.Tensor | None = None  # (B, M, C)
+    features: torch.Tensor | None = None  # (B, M, F)
 
     @property
     def ctx_mask(self) -> torch.Tensor:
@@ -118,13 +126,16 @@ class VaMoH(nn.Module):
         )
         self.likelihood = get_likelihood(config.likelihood)(channels)
         self.uses_local = config.conditioning in ("local", "local+hybrid")
-        self.uses_base = config.conditioning in ("hybrid", "local+hybrid")
+        self.uses_backbone = config.conditioning == "backbone"
+        self.uses_base = config.conditioning in ("hybrid", "local+hybrid", "backbone")
         if self.uses_base and not self.likelihood.supports_residual:
             raise ValueError(
                 f"conditioning={config.conditioning!r} models a residual, which likelihood "
                 f"{config.likelihood!r} cannot; use likelihood='gaussian' or conditioning='local'."
             )
         extra = config.local_dim if self.uses_local else 0
+        if self.uses_backbone:
+            extra = BACKBONE_FEATURES
         self.local = (
             LocalPath(dim, channels, config.local_neighbours, config.local_dim, length_scale)
             if self.uses_local
@@ -171,7 +182,13 @@ class VaMoH(nn.Module):
             mu, sigma = self.encoder(batch.ctx_x, batch.ctx_y, batch.ctx_mask, batch.ctx_valid)
         return Normal(mu.float(), sigma.float(), validate_args=False)
 
-    def local_features(self, batch: PointBatch, query_x: torch.Tensor) -> torch.Tensor | None:
+    def local_features(
+        self, batch: PointBatch, query_x: torch.Tensor, rows: slice = slice(None)
+    ) -> torch.Tensor | None:
+        """Extra per-point features at the query points ``rows`` of the batch's targets: the
+        backbone's (backbone conditioning) or the local path's."""
+        if self.uses_backbone:
+            return batch.features[:, rows] if batch.features is not None else None
         if self.local is None:
             return None
         return self.local(batch.ctx_x, batch.ctx_y, batch.ctx_mask, batch.ctx_valid, query_x)
@@ -182,6 +199,7 @@ class VaMoH(nn.Module):
         query_x: torch.Tensor,
         local: torch.Tensor | None = None,
         base: torch.Tensor | None = None,
+        base_scale: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Component likelihood parameters, prior logits and phi at the query points.
 
@@ -198,7 +216,10 @@ class VaMoH(nn.Module):
             out = self.generators.generate(theta, phi, local).float()  # (B, K, M, C * P)
         params = out.unflatten(-1, (self.channels, self.params_per_channel))
         if base is not None and self.uses_base:
-            scale = self.residual_scale if bool((self.residual_scale > 0).all()) else None
+            if base_scale is not None:  # the backbone's std per point: standardised residuals
+                scale = base_scale[:, None]
+            else:
+                scale = self.residual_scale if bool((self.residual_scale > 0).all()) else None
             params = self.likelihood.shift(params, base[:, None], scale)
         if bool(self.categorical_active):
             logits = self.prior_c(phi, z, None, local)
@@ -236,7 +257,12 @@ class VaMoH(nn.Module):
         ``kl_c`` = sum_d KL(q(c_d) || pi(c_d)), ``kl_z`` as in :meth:`kl_z`.
         """
         cfg = self.config
-        if self.uses_base and batch.base is not None and not bool((self.residual_scale > 0).all()):
+        if (
+            self.uses_base
+            and batch.base is not None
+            and batch.base_scale is None
+            and not bool((self.residual_scale > 0).all())
+        ):
             self._set_residual_scale(batch)
         q = self.encode(batch)
         n_draws = max(1, cfg.kl_samples)
@@ -244,7 +270,7 @@ class VaMoH(nn.Module):
         kl_z = self.kl_z(q, z)  # all Monte-Carlo draws at once
         z = z[0]
         local = self.local_features(batch, batch.tgt_x)
-        params, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base)
+        params, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base, batch.base_scale)
         y = torch.where(batch.tgt_valid, batch.tgt_y, torch.zeros_like(batch.tgt_y))
         log_p_c = self.likelihood.log_prob(params, y[:, None])  # (B, K, M, C)
         scored = batch.tgt_valid[:, None].to(log_p_c.dtype)
@@ -315,14 +341,16 @@ class VaMoH(nn.Module):
         for start in range(0, m, step):
             stop = min(m, start + step)
             qx = batch.tgt_x[..., start:stop, :]
-            local = self.local_features(batch, qx)
+            local = self.local_features(batch, qx, slice(start, stop))
             base = batch.base[:, start:stop] if batch.base is not None else None
+            base_scale = batch.base_scale[:, start:stop] if batch.base_scale is not None else None
             zs = z.reshape(s * b, -1)
             rep = (lambda t: t.repeat(s, *([1] * (t.dim() - 1)))) if s > 1 else (lambda t: t)
             local_s = rep(local) if local is not None else None
             base_s = rep(base) if base is not None else None
+            base_scale_s = rep(base_scale) if base_scale is not None else None
             qx_s = qx if qx.dim() == 2 else rep(qx)
-            params, logits, _ = self.decode(zs, qx_s, local_s, base_s)
+            params, logits, _ = self.decode(zs, qx_s, local_s, base_s, base_scale_s)
             pi = torch.softmax(logits, dim=-1)  # (S*B, m, K)
             mu_k, var_k = self.likelihood.moments(params)  # (S*B, K, m, C) each
             w = pi.transpose(1, 2)[..., None]  # (S*B, K, m, 1)
@@ -343,7 +371,7 @@ class VaMoH(nn.Module):
         q = self.encode(batch)
         z = q.loc
         local = self.local_features(batch, batch.tgt_x)
-        _, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base)
+        _, prior_logits, phi = self.decode(z, batch.tgt_x, local, batch.base, batch.base_scale)
         y = torch.where(batch.tgt_valid, batch.tgt_y, torch.zeros_like(batch.tgt_y))
         values = torch.cat([y, batch.tgt_valid.to(y.dtype)], dim=-1)
         post = torch.softmax(self.posterior_c(phi, z, values, local), dim=-1)

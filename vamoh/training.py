@@ -132,22 +132,14 @@ class VaMoHSystem(pl.LightningModule):
         b = batch.ctx_y.shape[0]
         self.log("val_loss", terms["loss"], prog_bar=True, batch_size=b, sync_dist=True)
         self.log("val_elbo", terms["elbo"].mean(), batch_size=b, sync_dist=True)
-        # gap-filling RMSE in data units on the half of each sample the encoder did not see
-        held_out = batch.tgt_valid & ~batch.ctx_valid
+        # gap-filling RMSE in data units on the points the encoder did not see (targets of task
+        # pools are all hidden points; they need not be the context's points)
+        if batch.tgt_valid.shape == batch.ctx_valid.shape:
+            held_out = batch.tgt_valid & ~batch.ctx_valid
+        else:
+            held_out = batch.tgt_valid
         if bool(held_out.any()):
-            pred = self.model.predict(
-                PointBatch(
-                    batch.ctx_x,
-                    batch.ctx_y,
-                    batch.ctx_valid,
-                    batch.tgt_x,
-                    batch.tgt_y,
-                    batch.tgt_valid,
-                    batch.tgt_scale,
-                    batch.base,
-                ),
-                n_samples=0,
-            )
+            pred = self.model.predict(batch, n_samples=0)
             err = (pred.mean - batch.tgt_y) * self.value_scale.to(pred.mean.device)
             mse = (err**2 * held_out).sum() / held_out.sum()
             self.log("val_rmse", mse.sqrt(), prog_bar=True, batch_size=b, sync_dist=True)

@@ -96,6 +96,9 @@ def main(out: Path, spec: dict) -> None:
         batch_size=spec["batch_size"],
         point_dropout=0.3,
         early_stopping_patience=5,
+        # the network alone: the test follows training samples through the ranks (a backbone
+        # fit trains on task examples drawn from them instead)
+        conditioning="global",
     )
     with vamoh.plugins.registered(ToyModality.plugin()):
         vamoh.fit(

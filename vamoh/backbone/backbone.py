@@ -126,7 +126,7 @@ class GaussianBackbone:
         settings.setdefault("means", settings["points"])
         self.prior.settings = settings
         self.scores = {
-            task: {f"{k[0]:g}/{k[1]:g}/{k[2]:g}": v for k, v in table.items()}
+            task: {"/".join(f"{x:g}" for x in k): v for k, v in table.items()}
             for task, table in selection.scores.items()
         }
 
@@ -188,10 +188,10 @@ class GaussianBackbone:
 
 # measured best on ERA5 UK and NCEP validation fields (used when there are none to choose on)
 DEFAULT_SETTINGS: dict[str, Hyper] = {
-    "points": Hyper(0.05, 2.5, 1e-3),
-    "scattered": Hyper(0.02, 2.5, 3e-4),
-    "hole": Hyper(0.2, 4.0, 3e-2),
-    "means": Hyper(0.02, 2.5, 3e-4),
+    "points": Hyper(0.05, 2.5, 1e-3, 40.0),
+    "scattered": Hyper(0.05, 2.5, 3e-4, 40.0),
+    "hole": Hyper(0.2, 4.0, 3e-2, 40.0),
+    "means": Hyper(0.05, 2.5, 3e-4, 40.0),
 }
 
 

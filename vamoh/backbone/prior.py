@@ -40,28 +40,42 @@ Resampler = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]
 _KERNEL_RESAMPLE_LIMIT = 8000
 _MATCH_TOLERANCE = 1e-5  # model-coordinate distance under which a query is a training point
 _CACHE_ENTRIES = 8
+_FOURIER_FEATURES = 1024  # random features of a stationary-kernel draw
+_DRAW_CHUNK = 16384  # query points per chunk of a draw
 
 
 @dataclass(frozen=True)
 class Hyper:
     """Hyper-parameters of the covariance: blend ``a``, kernel length (in typical point
-    spacings) and observation noise (a fraction of the anomaly variance).
+    spacings), observation noise (a fraction of the anomaly variance) and the localisation of
+    the sample covariance (the support of a Gaspari-Cohn taper, in spacings; 0 = none).
 
     Example:
         >>> Hyper(0.05, 2.0, 1e-3).to_dict()
-        {'blend': 0.05, 'length': 2.0, 'noise': 0.001}
+        {'blend': 0.05, 'length': 2.0, 'noise': 0.001, 'taper': 0.0}
     """
 
     blend: float
     length: float
     noise: float
+    taper: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
-        return {"blend": self.blend, "length": self.length, "noise": self.noise}
+        return {
+            "blend": self.blend,
+            "length": self.length,
+            "noise": self.noise,
+            "taper": self.taper,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, float]) -> Hyper:
-        return cls(float(data["blend"]), float(data["length"]), float(data["noise"]))
+        return cls(
+            float(data["blend"]),
+            float(data["length"]),
+            float(data["noise"]),
+            float(data.get("taper", 0.0)),
+        )
 
 
 @dataclass
@@ -210,6 +224,55 @@ class GaussianPrior:
         cross = kernel(torch.as_tensor(query, dtype=torch.float64), x)
         out = (cross @ weights).reshape(query.shape[0], k, c).permute(1, 0, 2)
         return out.numpy()
+
+    def draw(
+        self,
+        query: np.ndarray,
+        n: int,
+        hyper: Hyper,
+        features: np.ndarray | None = None,
+        seed: int | None = None,
+    ) -> np.ndarray:
+        """``n`` fields ``(n, M, C)`` drawn from the prior at ``query`` (normalised units).
+
+        The low-rank part draws basis coefficients; the stationary part is a sum of random
+        Fourier features of the kernel (Rahimi & Recht 2007), so one draw is the same function
+        at any resolution and costs ``O(M)`` memory in chunks.
+
+        Example:
+            >>> import numpy as np
+            >>> from vamoh.backbone.estimate import estimate
+            >>> from vamoh.pointset import PointSet
+            >>> x = np.linspace(0, 1, 30)[:, None]
+            >>> fields = np.sin(6 * x.T + np.random.default_rng(0).uniform(0, 6, (40, 1)))[..., None]
+            >>> prior = GaussianPrior(x, estimate(PointSet(x, fields, ("v",), (None,))), 1 / 29)
+            >>> prior.draw(x, 3, Hyper(0.05, 2.0, 1e-3), seed=0).shape
+            (3, 30, 1)
+        """
+        query = np.asarray(query, dtype=np.float64)
+        pq = self.at(query)
+        rng = np.random.default_rng(seed)
+        c, r = self.n_channels, self.rank
+        coef = rng.standard_normal((n, r))
+        low = np.einsum("mcr,nr->nmc", pq.basis.astype(np.float64), coef)
+        n_features = _FOURIER_FEATURES
+        omega = rng.standard_normal((n_features, query.shape[1])) / (hyper.length * self.spacing)
+        phase = rng.uniform(0.0, 2.0 * np.pi, n_features)
+        weights = rng.standard_normal((n, n_features, c))
+        stationary = np.empty((n, query.shape[0], c))
+        for start in range(0, query.shape[0], _DRAW_CHUNK):
+            rows = slice(start, min(query.shape[0], start + _DRAW_CHUNK))
+            feats = np.sqrt(2.0 / n_features) * np.cos(query[rows] @ omega.T + phase)
+            stationary[:, rows] = np.einsum("md,ndc->nmc", feats, weights)
+        anomaly = np.sqrt(1.0 - hyper.blend) * low + np.sqrt(hyper.blend) * stationary
+        out = pq.mean_for(features, n) + anomaly * self.scale
+        return np.where(pq.known[None], out, np.nan)
+
+    def std_at(self, query: np.ndarray, hyper: Hyper) -> np.ndarray:
+        """``(M, C)`` prior standard deviation at ``query`` (normalised units, no noise)."""
+        pq = self.at(np.asarray(query, dtype=np.float64))
+        var = (1.0 - hyper.blend) * np.square(pq.basis.astype(np.float64)).sum(-1) + hyper.blend
+        return np.sqrt(var) * self.scale
 
     # -- persistence ------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:

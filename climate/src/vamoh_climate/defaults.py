@@ -19,7 +19,7 @@ __all__ = ["CONDITIONING", "PAPER_GRID", "default_config"]
 # fit: "hybrid" learns the residual over the climatology-aware interpolation of
 # ClimateModality.interpolate; "local+hybrid" adds attention over the nearest observations.
 # Chosen by the ERA5 comparison in docs/guide/climate.md ("Choosing the conditioning").
-CONDITIONING = "hybrid"
+CONDITIONING = "backbone"
 PAPER_GRID = (46, 90)  # the paper's ERA5 grid: latitude linspace(90, -90, 46) x 90 longitudes
 _POINT_DROPOUT = 0.5
 _SMALL_LIMIT = 4096  # below this many points, the small network
