@@ -126,11 +126,11 @@ class Model:
             yield np.arange(start, min(n, start + self.batch_size))
 
     def _predict(
-        self, observed: PointSet, query: np.ndarray, n_samples: int | None = None
+        self, observed: PointSet, at: PointSet, n_samples: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Predictive mean and std (data units) ``(S, M, C)`` at ``query``."""
+        """Predictive mean and std (data units) ``(S, M, C)`` at ``at``'s points."""
         n_samples = self.n_samples if n_samples is None else n_samples
-        query = np.asarray(query, dtype=np.float64)
+        query = np.asarray(at.coords, dtype=np.float64)
         means, stds = [], []
         # per-batch temporaries go back to the OS when freed: without this the peak after a
         # prediction wandered by +-150 MiB from run to run (a fragmented heap)
@@ -145,7 +145,9 @@ class Model:
                 generator = torch.Generator().manual_seed(self.seed + int(idx[0]))
                 if self.predictor is not None:
                     batch = observed.subset(idx).with_values(values.astype(np.float64))
-                    mean, std = self.predictor.predict(batch, query, n_samples, generator)
+                    mean, std = self.predictor.predict(
+                        batch, query, n_samples, generator, covariates=at.covariates
+                    )
                 else:
                     mean, std = self._network_predict(observed, values, query, n_samples, idx)
                     std = std * self.std_scale
@@ -214,7 +216,7 @@ class Model:
             scales["points"] = 1.0
         else:
             self.std_scale = 1.0
-        mean, std = self._predict(points.with_values(observed[usable]), points.coords)
+        mean, std = self._predict(points.with_values(observed[usable]), points)
         z = np.abs(truth[usable] - mean)[hidden[usable]] / np.maximum(std[hidden[usable]], 1e-12)
         factor = float(np.quantile(z, 0.9) / 1.6448536269514722)
         if scales is not None:
@@ -228,13 +230,13 @@ class Model:
     def reconstruct(self, data: Any) -> Any:
         """Encode each sample's observed points and decode at the same points (mean + ``_std``)."""
         points = self._points(data)
-        mean, std = self._predict(points, points.coords)
+        mean, std = self._predict(points, points)
         return self._with_std(points, mean, std)
 
     def impute(self, data: Any) -> Any:
         """Fill NaN gaps; observed values are kept (their ``_std`` is 0)."""
         points = self._points(data)
-        mean, std = self._predict(points, points.coords)
+        mean, std = self._predict(points, points)
         observed = points.samples(slice(None), dtype=np.float64)
         keep = np.isfinite(observed)
         return self._with_std(points, np.where(keep, observed, mean), np.where(keep, 0.0, std))
@@ -252,7 +254,7 @@ class Model:
                 f"`at` has {query.n_samples} samples but the data have {observed.n_samples}; "
                 f"they must line up one to one."
             )
-        mean, std = self._predict(observed, query.coords)
+        mean, std = self._predict(observed, query)
         return self._with_std(query, mean, std)
 
     def super_resolve(self, data: Any, *, factor: int | None = None, to: Any = None) -> Any:
@@ -398,7 +400,7 @@ class Model:
             hidden_pts = np.asarray(mask_points.samples(slice(None))) != 0
             hidden = hidden_pts & np.isfinite(truth)
             observed = points.with_values(np.where(hidden, np.nan, truth))
-        mean, std = self._predict(observed, points.coords)
+        mean, std = self._predict(observed, points)
         from vamoh.metrics import point_metrics
 
         return point_metrics(truth, mean, std, hidden, points.weights)

@@ -104,7 +104,7 @@ def plan(
     if device == "cpu":
         if size > _LARGE_NETWORK:
             network = {k: v for k, v in CPU_NETWORK.items() if k not in chosen_by_user}
-            if "encoder_centroids" not in chosen_by_user:
+            if "encoder_centroids" not in chosen_by_user and cfg.encoder_centroids[0] > 512:
                 centroids = [c for c in _CPU_CENTROIDS if c <= max(1, n_points // 3)] or [1]
                 network["encoder_centroids"] = centroids
                 layers = len(centroids)

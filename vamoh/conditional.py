@@ -73,8 +73,11 @@ class ConditionalPredictor:
     # per task kind ("points", "means"): the factor that calibrates the std on held-out fields
     std_scale: dict[str, float] = field(default_factory=dict)
 
-    def expert(self, observed: PointSet, query: np.ndarray) -> Expert:
-        """The backbone's experts at ``query`` given ``observed`` (normalised values)."""
+    def expert(
+        self, observed: PointSet, query: np.ndarray, covariates: np.ndarray | None = None
+    ) -> Expert:
+        """The backbone's experts at ``query`` given ``observed`` (normalised values);
+        ``covariates`` at the query points where the prior uses them."""
         prior = self.backbone.prior
         values = np.asarray(observed.values, dtype=np.float64)
         obs, kind = self.backbone.observations(observed, values)
@@ -82,7 +85,9 @@ class ConditionalPredictor:
         query = np.asarray(query, dtype=np.float64)
         b, m = values.shape[0], query.shape[0]
         if kind == "means":
-            post = condition(prior, obs, query, prior.settings["means"], features)
+            post = condition(
+                prior, obs, query, prior.settings["means"], features, query_covariates=covariates
+            )
             pair = np.stack([post.mean, post.std], -1)
             return Expert(
                 experts=np.stack([pair, pair], -2),
@@ -130,16 +135,17 @@ class ConditionalPredictor:
         query: np.ndarray,
         n_samples: int = 8,
         generator: torch.Generator | None = None,
+        covariates: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std ``(B, M, C)`` (normalised units) at ``query`` (``n_samples`` latent
-        draws of the residual network when it is on)."""
+        draws of the residual network when it is on; ``covariates`` at the query points)."""
         query = np.asarray(query, dtype=np.float64)
         values = np.asarray(observed.values, dtype=np.float64)
         _, kind = self.backbone.observations(observed, values)
-        mean, std = self._layers(observed, query, n_samples, generator)
+        mean, std = self._layers(observed, query, n_samples, generator, covariates)
         return mean, std * self.std_scale.get(kind, 1.0)
 
-    def _layers(self, observed, query, n_samples, generator):
+    def _layers(self, observed, query, n_samples, generator, covariates=None):
         use_head = self.head is not None and self.on.get("head", False)
         use_residual = self.network is not None and self.on.get("residual", False)
         if not (use_head or use_residual):
@@ -147,9 +153,16 @@ class ConditionalPredictor:
                 observed, np.asarray(observed.values, dtype=np.float64)
             )
             prior = self.backbone.prior
-            post = condition(prior, obs, query, prior.settings[kind], observed.sample_features)
+            post = condition(
+                prior,
+                obs,
+                query,
+                prior.settings[kind],
+                observed.sample_features,
+                query_covariates=covariates,
+            )
             return post.mean, post.std
-        ex = self.expert(observed, query)
+        ex = self.expert(observed, query, covariates)
         mean, std = self._head(ex)
         if not use_residual:
             return mean, std

@@ -108,6 +108,7 @@ def fit(
     config: VaMoHConfig | dict | None = None,
     max_epochs: int | None = None,
     budget: Any = None,
+    covariates: Any = None,
     val_fraction: float = 0.1,
     trainer: dict[str, Any] | None = None,
     resume: str | Path | None = None,
@@ -129,6 +130,12 @@ def fit(
             ``timedelta``) or a number of optimiser steps (``500``, ``"500 steps"``). The
             default suits the machine: 5 minutes on a CPU, the configuration's epochs on a GPU.
             Training stops cleanly at the budget with the best validated weights.
+        covariates: static covariates known at every point (elevation, a land-sea mask, any
+            static field): what the modality accepts (see
+            :meth:`~vamoh.modality.Modality.with_covariates`; the climate plugin takes station
+            coordinates such as ``"elev"``, built-ins such as ``"land_sea_mask"`` and
+            DataArrays on a lat/lon grid, and uses a station ``elev`` coordinate by default).
+            Every prediction then needs them at its points too (new stations, finer grids).
         val_fraction: share of samples held out (the last ones, as a block: for time series a
             block is the honest split) to choose the learned layers and calibrate the std, for
             early stopping and for the validation report. 0 trains on everything.
@@ -159,6 +166,8 @@ def fit(
     started = time.perf_counter()
     parsed_budget = Budget.parse(budget)  # a bad budget is refused before any work
     mod = detect_modality(data, modality)
+    if covariates is not None:
+        mod = mod.with_covariates(covariates)
     points = mod.to_points(data, variables=variables, sample_dim=sample_dim)
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}.")
@@ -211,6 +220,7 @@ def fit(
         from vamoh.training import PointSetDataModule
 
         datamodule = PointSetDataModule(points, normaliser, cfg, mod, train_idx, val_idx)
+    clock = time.perf_counter()
     trained = _train(
         network,
         cfg,
@@ -225,6 +235,7 @@ def fit(
         checkpoint_dir,
         progress,
     )
+    seconds = {"training": time.perf_counter() - clock}
     info = {
         **trained.info,
         "n_train": len(train_idx),
@@ -235,7 +246,9 @@ def fit(
     }
     from vamoh.api import Model, format_report
 
+    clock = time.perf_counter()
     predictor = layers.finish(trained.network, cfg) if layers is not None else None
+    seconds["ablation"] = time.perf_counter() - clock
     if layers is not None:
         info["layers"] = layers.summary()
         info["backbone"] = layers.backbone_summary()
@@ -243,15 +256,19 @@ def fit(
     shown = val_idx[:_REPORT_SAMPLES]
     if n_val and predictor is None:
         model.calibrate(points.subset(np.asarray(val_idx[:_CALIBRATION_SAMPLES])))
+    clock = time.perf_counter()
     if report and n_val and not trained.info.get("interrupted"):
         train_points = points.with_values(train_values)
         val_points = points.subset(np.asarray(shown))
         model.info["report"] = mod.validation_report(model, train_points, val_points)
         _say(progress, format_report(model.info["report"], len(shown)))
+    seconds["report"] = time.perf_counter() - clock
     if layers is not None:
         # the final prior learns from every usable sample, validation ones included
         layers.refit(points, normaliser, usable, cfg.seed)
-    model.info["seconds"] = round(time.perf_counter() - started, 1)
+        seconds.update(layers.seconds)
+    model.info["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    model.info["seconds"]["total"] = round(time.perf_counter() - started, 1)
     return model
 
 

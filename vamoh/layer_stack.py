@@ -72,7 +72,7 @@ class LayerStack:
         backbone = GaussianBackbone.fit(points, modality, normaliser, train_idx, cfg.seed)
         seconds["backbone"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        n_train, n_val = pool_sizes(points.n_points, cfg.pool_examples)
+        n_train, n_val = pool_sizes(points.n_points, len(train_idx), cfg.pool_examples)
         train_pool = build_pool(points, normaliser, backbone, train_idx, n_train, cfg.seed)
         val_pool = (
             build_pool(points, normaliser, backbone, val_idx, n_val, cfg.seed + 1, cross_fit=False)

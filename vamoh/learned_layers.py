@@ -43,20 +43,23 @@ MIN_GAIN = 0.02  # a learned layer stays on where it improves a task by at least
 _Z90 = 1.6448536269514722
 _BASE_EXAMPLES = 400  # training examples on a ~1500-point grid (seconds of backbone work)
 _BASE_POINTS = 1536
+TASKS_PER_FIELD = 4  # a field serves at most this many task examples
 
 
-def pool_sizes(n_points: int, requested: int | None) -> tuple[int, int]:
-    """Training and validation examples: fewer on large grids, where each costs more.
+def pool_sizes(n_points: int, n_train: int, requested: int | None) -> tuple[int, int]:
+    """Training and validation examples: fewer on large grids, where each costs more, and at
+    most :data:`TASKS_PER_FIELD` per training field.
 
     Example:
-        >>> pool_sizes(1536, None), pool_sizes(16000, None), pool_sizes(100, 50)
-        ((400, 160), (64, 26), (50, 20))
+        >>> pool_sizes(1536, 518, None), pool_sizes(16000, 518, None), pool_sizes(100, 7, None)
+        ((400, 160), (64, 26), (28, 16))
     """
     if requested is not None:
         n = int(requested)
     else:
         ratio = min(1.0, _BASE_POINTS / max(n_points, 1))
         n = int(np.clip(round(_BASE_EXAMPLES * ratio**1.5), 64, _BASE_EXAMPLES))
+        n = max(1, min(n, TASKS_PER_FIELD * n_train))
     return n, max(16, round(n * 0.4))
 
 

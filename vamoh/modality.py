@@ -99,6 +99,22 @@ class Modality:
         """This modality bound to a trained model's :meth:`state` (default: itself)."""
         return self
 
+    # -- covariates ----------------------------------------------------------------------------
+    def with_covariates(self, covariates: Any) -> Modality:
+        """This modality, attaching ``covariates`` to every point set it makes.
+
+        ``vamoh.fit(data, covariates=...)`` calls it; the bound modality's :meth:`to_points`
+        then fills :attr:`PointSet.covariates` (training points, new sites, finer grids alike),
+        and its :meth:`state` records the covariates so a loaded model finds them again. What
+        ``covariates`` may be is the modality's to say (the climate plugin takes static fields,
+        station coordinates such as ``elev`` and built-ins such as a land-sea mask).
+        The default refuses: this modality has no covariates.
+        """
+        raise ValueError(
+            f"modality {self.name!r} does not take covariates; fit without covariates=, or use a "
+            f"modality that supports them (the climate plugin does)."
+        )
+
     # -- optional --------------------------------------------------------------------------
     def refine(self, data: Any, *, factor: int | None = None, to: Any = None) -> Any:
         """A template of ``data`` on a finer grid (super-resolution / downscaling target)."""

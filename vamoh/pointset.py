@@ -36,6 +36,10 @@ class PointSet:
             day of the year as cos/sin pairs), or ``None``. The Gaussian backbone fits its mean as
             a function of them, so a diurnal or seasonal cycle is part of the prior.
         sample_feature_names: ``F`` names of those features.
+        covariates: ``(N, G)`` known static covariates at the points (elevation, a land-sea
+            mask, latitude...), or ``None``. The backbone fits a trend on them where it needs
+            the prior off its training points (new stations, a finer grid).
+        covariate_names: ``G`` names of those covariates.
 
     Example:
         >>> import numpy as np
@@ -54,6 +58,8 @@ class PointSet:
     meta: dict[str, Any] = field(default_factory=dict)
     sample_features: np.ndarray | None = None
     sample_feature_names: tuple[str, ...] = ()
+    covariates: np.ndarray | None = None
+    covariate_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         coords = np.asarray(self.coords)
@@ -92,6 +98,25 @@ class PointSet:
                 )
             object.__setattr__(self, "sample_features", g)
         object.__setattr__(self, "sample_feature_names", tuple(self.sample_feature_names))
+        if self.covariates is not None:
+            cov = np.asarray(self.covariates, dtype=np.float64)
+            if cov.ndim != 2 or cov.shape[0] != coords.shape[0]:
+                raise ValueError(
+                    f"PointSet.covariates must be (N, G) with N={coords.shape[0]}; got shape "
+                    f"{cov.shape}."
+                )
+            if cov.shape[1] != len(self.covariate_names):
+                raise ValueError(
+                    f"PointSet has {cov.shape[1]} covariates but {len(self.covariate_names)} names."
+                )
+            if not np.isfinite(cov).all():
+                bad = [n for n, ok in zip(self.covariate_names, np.isfinite(cov).all(0)) if not ok]
+                raise ValueError(
+                    f"covariates {bad} have {int((~np.isfinite(cov)).sum())} NaN or infinite "
+                    f"values at the points; fill them or choose covariates known everywhere."
+                )
+            object.__setattr__(self, "covariates", cov)
+        object.__setattr__(self, "covariate_names", tuple(self.covariate_names))
 
     @property
     def n_samples(self) -> int:

@@ -54,7 +54,8 @@ class PlainProgress(pl.Callback):
         >>> data = np.sin(np.linspace(0, 3, 24))[None, :] * np.ones((8, 1))
         >>> with vamoh.plugins.registered(ToyModality.plugin()):
         ...     model = vamoh.fit(data, modality="toy", max_epochs=2, report=False,
-        ...                       config={"batch_size": 4},
+        ...                       progress=False,  # vamoh's own lines off; this callback prints
+        ...                       config={"batch_size": 4, "conditioning": "global"},
         ...                       trainer={"callbacks": [PlainProgress(stream=log)]})
         >>> lines = log.getvalue().splitlines()
         >>> lines[1].split(" | ")[:2]

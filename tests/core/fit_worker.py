@@ -37,6 +37,8 @@ TINY = dict(
     batch_size=4,
     lr=3e-3,
     point_dropout=0.3,
+    # the training machinery on samples (a backbone fit trains on task examples)
+    conditioning="global",
 )
 EPOCHS = 4
 

@@ -36,6 +36,8 @@ TINY = dict(
     flow_layers=2,
     batch_size=4,
     lr=3e-3,
+    # the training machinery on samples (a backbone fit trains on task examples)
+    conditioning="global",
 )
 
 

@@ -29,6 +29,8 @@ TINY = {
     "categorical_layers": [8],
     "flow_layers": 2,
     "batch_size": 4,
+    # the training machinery on samples (a backbone fit trains on task examples)
+    "conditioning": "global",
 }
 
 
@@ -67,7 +69,7 @@ def test_a_fit_off_a_terminal_prints_plain_lines_with_every_field(
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith("vamoh fit:")]
     assert lines[0].startswith("vamoh fit: training on 1 cpu process | 4 steps per epoch")
-    assert lines[0].endswith("stops at 3 epochs x 4 steps")
+    assert "stops at 3 epochs x 4 steps" in lines[0]  # (and the default CPU time budget)
     assert lines[1].startswith("vamoh fit: step 1/12 | epoch 1/3 | train_loss ")
     assert lines[-1].startswith("vamoh fit: finished at step 12, epoch 3/3, after ")
     assert "max epochs reached (3)" in lines[-1] and "val_rmse" in lines[-1]

@@ -147,7 +147,14 @@ class GaussianBackbone:
         """The task's observations (``values`` normalised) and their kind (points or means)."""
         footprints: Footprints | None = self.modality.footprints(observed, self.prior.coords)
         kind = "means" if footprints is not None else "points"
-        return Observations(values, observed.coords, footprints), kind
+        if footprints is not None and self.prior.stats.covariates is not None:
+            # the support is the training points (and, rarely, cell centres beside them)
+            from vamoh.neighbours import knn
+
+            nearest, _ = knn(self.prior.coords, footprints.support, 1)
+            covariates = self.prior.stats.covariates[nearest[0, :, 0]]
+            footprints = Footprints(footprints.support, footprints.weights, covariates)
+        return Observations(values, observed.coords, footprints, observed.covariates), kind
 
     def posterior(
         self,
@@ -156,6 +163,7 @@ class GaussianBackbone:
         *,
         setting: str | None = None,
         include_noise: bool = True,
+        query_covariates: np.ndarray | None = None,
     ) -> Posterior:
         """Posterior at ``query`` given ``observed`` (its values already normalised).
 
@@ -172,6 +180,7 @@ class GaussianBackbone:
             hyper,
             observed.sample_features,
             include_noise=include_noise,
+            query_covariates=query_covariates,
         )
 
     # -- persistence ----------------------------------------------------------------------------

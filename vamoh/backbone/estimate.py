@@ -45,6 +45,8 @@ class AnomalyStatistics:
             covariance divided by ``scale**2`` per channel.
         observed: ``(N, C)`` whether a point-channel was ever observed in training.
         n_samples: training samples used.
+        covariates: ``(N, G)`` static covariates at the training points, or ``None``.
+        covariate_names: their names.
     """
 
     mean: np.ndarray
@@ -53,6 +55,8 @@ class AnomalyStatistics:
     basis: np.ndarray
     observed: np.ndarray
     n_samples: int
+    covariates: np.ndarray | None = None
+    covariate_names: tuple[str, ...] = ()
 
 
 def _blocks(values: np.ndarray | object, points: PointSet, index: np.ndarray) -> Iterator:
@@ -222,4 +226,6 @@ def estimate(points: PointSet, index: np.ndarray | None = None, seed: int = 0) -
         basis=basis,
         observed=observed,
         n_samples=len(index),
+        covariates=points.covariates,
+        covariate_names=points.covariate_names,
     )

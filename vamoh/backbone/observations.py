@@ -29,6 +29,7 @@ class Footprints:
 
     support: np.ndarray  # (P, d)
     weights: sp.csr_matrix  # (n_obs, P), rows sum to 1 for means
+    covariates: np.ndarray | None = None  # (P, G) at the support points, where known
 
     def __post_init__(self) -> None:
         weights = sp.csr_matrix(self.weights, dtype=np.float64)
@@ -65,6 +66,7 @@ class Observations:
     values: np.ndarray
     coords: np.ndarray
     footprints: Footprints | None = None
+    covariates: np.ndarray | None = None  # (n_obs, G) at point observations
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=np.float64)
@@ -89,6 +91,13 @@ class Observations:
         if self.footprints is not None:
             return self.footprints.support
         return np.asarray(self.coords, dtype=np.float64)
+
+    @property
+    def support_covariates(self) -> np.ndarray | None:
+        """Covariates at the support points (footprints carry theirs)."""
+        if self.footprints is not None:
+            return self.footprints.covariates
+        return self.covariates
 
     def weights(self) -> sp.csr_matrix:
         """``(n_obs, P)`` operator from the field at the support to the observations."""

@@ -119,6 +119,13 @@ def _examples_for(
     hidden[scattered] = scattered_masks(n_masks, n, rng)[np.arange(len(scattered)) % n_masks]
     n_holes = max(1, int(np.ceil(len(holes) / _GROUP)))
     hidden[holes] = hole_masks(coords, n_holes, rng)[np.arange(len(holes)) % n_holes]
+    # every example keeps at least one observed point (a handful of stations with gaps may
+    # otherwise lose them all)
+    present = np.isfinite(normalised).any(-1)  # (b, N)
+    empty = ~(present & ~hidden).any(1) & present.any(1)
+    if empty.any():
+        first = np.argmax(present[empty], axis=1)
+        hidden[np.flatnonzero(empty), first] = False
     if len(points_rows):
         seen = np.where(hidden[points_rows][..., None], np.nan, normalised[points_rows])
         obs = Observations(seen, coords)

@@ -186,6 +186,7 @@ def _condition_dense(
     *,
     include_noise: bool = True,
     std_where: np.ndarray | None = None,
+    query_covariates: np.ndarray | None = None,
 ) -> Posterior:
     """The posterior of ``prior`` given ``obs`` at ``query`` ``(M, d)`` (see the module docstring).
 
@@ -199,6 +200,8 @@ def _condition_dense(
         std_where: ``(B, M)`` where the std is wanted (NaN elsewhere); the std is most of the
             cost, and training examples score only their hidden points. Samples sharing a mask
             must share this too (it is read from each mask's first sample).
+        query_covariates: ``(M, G)`` covariates at the query points (a prior fitted with
+            covariates needs them off its training points).
 
     Example:
         >>> import numpy as np
@@ -219,8 +222,8 @@ def _condition_dense(
     if c != prior.n_channels:
         raise ValueError(f"observations have {c} channels; the prior has {prior.n_channels}.")
     scale = prior.scale  # (C,)
-    pz = prior.at(obs.support)
-    pq = prior.at(np.asarray(query, dtype=np.float64))
+    pz = prior.at(obs.support, obs.support_covariates)
+    pq = prior.at(np.asarray(query, dtype=np.float64), query_covariates)
     op = _build(prior, obs, pz, hyper)
     # residuals of the observations from the prior mean, whitened per channel
     m_z = torch.as_tensor(pz.mean_for(features, b), dtype=torch.float64)  # (B, P, C)
@@ -280,6 +283,7 @@ def condition(
     *,
     include_noise: bool = True,
     std_where: np.ndarray | None = None,
+    query_covariates: np.ndarray | None = None,
 ) -> Posterior:
     """The posterior of ``prior`` given ``obs`` at ``query`` ``(M, d)`` (see the module docstring).
 
@@ -297,6 +301,8 @@ def condition(
         std_where: ``(B, M)`` where the std is wanted (NaN elsewhere); the std is most of the
             cost, and training examples score only their hidden points. Samples sharing a mask
             must share this too (it is read from each mask's first sample).
+        query_covariates: ``(M, G)`` covariates at the query points (a prior fitted with
+            covariates needs them off its training points).
 
     Example:
         >>> import numpy as np
@@ -313,7 +319,11 @@ def condition(
         True
     """
     observed = np.isfinite(obs.values).reshape(obs.n_samples, -1).sum(1)
-    kwargs = {"include_noise": include_noise, "std_where": std_where}
+    kwargs = {
+        "include_noise": include_noise,
+        "std_where": std_where,
+        "query_covariates": query_covariates,
+    }
     if observed.max(initial=0) <= DENSE_LIMIT:
         return _condition_dense(prior, obs, query, hyper, features, **kwargs)
     return _condition_local(prior, obs, query, hyper, features, **kwargs)
@@ -340,13 +350,16 @@ def _sub_observations(obs: Observations, rows: np.ndarray) -> Observations:
     values = obs.values[:, rows]
     coords = np.asarray(obs.coords)[rows]
     if obs.footprints is None:
-        return Observations(values, coords)
+        covariates = None if obs.covariates is None else obs.covariates[rows]
+        return Observations(values, coords, covariates=covariates)
     weights = obs.footprints.weights[rows]
     used = np.unique(weights.indices)
     sub = weights[:, used]
+    fp = obs.footprints
     from vamoh.backbone.observations import Footprints
 
-    return Observations(values, coords, Footprints(obs.footprints.support[used], sub))
+    covariates = None if fp.covariates is None else fp.covariates[used]
+    return Observations(values, coords, Footprints(fp.support[used], sub, covariates))
 
 
 def _condition_local(
@@ -358,6 +371,7 @@ def _condition_local(
     *,
     include_noise: bool,
     std_where: np.ndarray | None,
+    query_covariates: np.ndarray | None,
 ) -> Posterior:
     from vamoh.neighbours import knn
 
@@ -393,6 +407,7 @@ def _condition_local(
             features,
             include_noise=include_noise,
             std_where=None if std_where is None else std_where[:, tile],
+            query_covariates=None if query_covariates is None else query_covariates[tile],
         )
         mean[:, tile] = part.mean
         std[:, tile] = part.std

@@ -123,6 +123,7 @@ class GaussianPrior:
     resampler: Resampler | None = None
     _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _regression: Any = field(default=None, repr=False)
+    _trend: Any = field(default=None, repr=False)
 
     # -- shapes ---------------------------------------------------------------------------
     @property
@@ -142,23 +143,28 @@ class GaussianPrior:
         return SquaredExponential(hyper.length * self.spacing)
 
     # -- evaluation at points ---------------------------------------------------------------
-    def at(self, query: np.ndarray) -> PriorAt:
+    def at(self, query: np.ndarray, covariates: np.ndarray | None = None) -> PriorAt:
         """The prior's mean, feature coefficients and basis at ``query`` ``(M, d)``.
 
+        ``covariates`` ``(M, G)`` at the query points are needed off the training points when
+        the prior was fitted with covariates (a trend on them plus the interpolated rest).
         Cached by the query coordinates, so repeated calls on the same grid cost nothing.
         """
         query = np.ascontiguousarray(query, dtype=np.float64)
-        key = hashlib.blake2b(query.tobytes(), digest_size=16).hexdigest()
+        digest = hashlib.blake2b(query.tobytes(), digest_size=16)
+        if covariates is not None:
+            digest.update(np.ascontiguousarray(covariates, dtype=np.float64).tobytes())
+        key = digest.hexdigest()
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        result = self._evaluate(query)
+        result = self._evaluate(query, covariates)
         self._cache[key] = result
         while len(self._cache) > _CACHE_ENTRIES:
             self._cache.popitem(last=False)
         return result
 
-    def _evaluate(self, query: np.ndarray) -> PriorAt:
+    def _evaluate(self, query: np.ndarray, covariates: np.ndarray | None) -> PriorAt:
         from vamoh.neighbours import knn
 
         s = self.stats
@@ -186,7 +192,10 @@ class GaussianPrior:
                 stacked.append(s.seasonal)
             stacked.append(np.moveaxis(s.basis, 2, 0))
             fields = np.concatenate(stacked).astype(np.float64)  # (2 + F + r, N, C)
-            out = self._resample(fields, query[miss])
+            if s.covariates is None:
+                out = self._resample(fields, query[miss])
+            else:
+                out = self._trend_and_rest(fields, query[miss], covariates, miss)
             mean[miss] = out[0]
             known[miss] = out[1] > 0.5
             if seasonal is not None:
@@ -194,6 +203,28 @@ class GaussianPrior:
             basis[miss] = np.moveaxis(out[2 + f :], 0, 2)
         basis[~known] = 0.0
         return PriorAt(mean=mean, seasonal=seasonal, basis=basis, known=known)
+
+    def _trend_and_rest(
+        self, fields: np.ndarray, query: np.ndarray, covariates: np.ndarray | None, rows
+    ) -> np.ndarray:
+        """Regression kriging of every prior field: a linear trend on the covariates plus the
+        interpolated residual (``fields`` ``(K, N, C)`` at the training points)."""
+        s = self.stats
+        if covariates is None:
+            raise ValueError(
+                f"the model uses covariates {list(s.covariate_names)}, but the points it is "
+                f"asked about off its training points come without them; give them the same "
+                f"covariates (e.g. an elevation coordinate at new stations)."
+            )
+        covariates = np.asarray(covariates, dtype=np.float64)[rows]
+        k, n, c = fields.shape
+        design = np.column_stack([np.ones(n), s.covariates])  # (N, G + 1)
+        flat = np.moveaxis(fields, 0, 1).reshape(n, k * c)
+        if self._trend is None or self._trend.shape[1] != k * c:
+            self._trend = np.linalg.lstsq(design, flat, rcond=None)[0]  # (G + 1, K C)
+        rest = (flat - design @ self._trend).reshape(n, k, c).transpose(1, 0, 2)
+        trend = np.column_stack([np.ones(len(query)), covariates]) @ self._trend
+        return trend.reshape(len(query), k, c).transpose(1, 0, 2) + self._resample(rest, query)
 
     def _resample(self, fields: np.ndarray, query: np.ndarray) -> np.ndarray:
         if self.resampler is not None:
@@ -286,6 +317,8 @@ class GaussianPrior:
             "basis": torch.as_tensor(s.basis),
             "observed": torch.as_tensor(s.observed),
             "n_samples": int(s.n_samples),
+            "covariates": None if s.covariates is None else torch.as_tensor(s.covariates),
+            "covariate_names": list(s.covariate_names),
             "spacing": float(self.spacing),
             "settings": {k: v.to_dict() for k, v in self.settings.items()},
         }
@@ -299,6 +332,8 @@ class GaussianPrior:
             basis=state["basis"].numpy(),
             observed=state["observed"].numpy(),
             n_samples=int(state["n_samples"]),
+            covariates=None if state.get("covariates") is None else state["covariates"].numpy(),
+            covariate_names=tuple(state.get("covariate_names", ())),
         )
         return cls(
             coords=state["coords"].numpy(),

@@ -99,13 +99,17 @@ def _score_patterns(
         tgt = np.flatnonzero(hid & np.isfinite(truth[members[0]]))
         if len(obs) == 0 or len(tgt) == 0:
             continue
-        lam, vec = torch.linalg.eigh(cov[obs][:, obs])
+        # shifted by the smallest noise: eigenvalues near zero make the solver crawl
+        shift = min(noises)
+        block = cov[obs][:, obs]
+        block.diagonal().add_(shift)
+        lam, vec = torch.linalg.eigh(block)
         cv = cov[tgt][:, obs] @ vec  # (t, n)
         vr = vec.T @ torch.as_tensor(resid[members][:, obs].T)  # (n, b)
         target = torch.as_tensor(truth[members][:, tgt].T)  # (t, b)
         w = torch.as_tensor(weight[tgt])[:, None]
         for i, s2 in enumerate(noises):
-            pred = cv @ (vr / (lam + s2)[:, None].clamp_min(1e-12))
+            pred = cv @ (vr / (lam + s2 - shift)[:, None].clamp_min(1e-12))
             sse[i] += float((w * (pred - target) ** 2).sum())
     return sse
 
@@ -128,7 +132,10 @@ def _means_sse(
         return np.zeros(len(noises))
     truth = torch.as_tensor(resid_state[complete].T)  # (P C, b)
     y = _sparse_rows(w, truth)  # (n C, b)
+    shift = min(noises)
+    g.diagonal().add_(shift)
     lam, vec = torch.linalg.eigh(g)
+    lam = lam - shift
     cv = cw @ vec
     vy = vec.T @ y
     wt = torch.as_tensor(np.repeat(weight, c))[:, None]

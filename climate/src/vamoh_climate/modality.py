@@ -8,6 +8,7 @@ attrs and units.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -20,6 +21,7 @@ from vamoh import Footprints
 from vamoh.modality import Modality
 from vamoh.pointset import PointSet
 from vamoh_climate.climatology import Climatology
+from vamoh_climate.covariate_spec import CovariateSource, default_spec, parse, values_at
 from vamoh_climate.defaults import default_config as _defaults_for
 from vamoh_climate.errors import (
     ClimateDataError,
@@ -49,7 +51,7 @@ from vamoh_climate.grid import (
 from vamoh_climate.interpolation import interpolate_grid
 from vamoh_climate.layout import ClimateLayout, decode, encode
 from vamoh_climate.sphere import SphereCoordinates
-from vamoh_climate.stations import check_station_latlon, check_stations
+from vamoh_climate.stations import check_station_latlon, check_stations, station_dim
 from vamoh_climate.time_features import CYCLES, choose_cycles, cycle_features, sample_times
 from vamoh_climate.units import same_units
 from vamoh_climate.variables import as_dataset, select
@@ -133,6 +135,7 @@ class ClimateModality(Modality):
         units: Mapping[str, str | None] | None = None,
         grid: Mapping[str, Any] | None = None,
         cycles: Sequence[str] | None = None,
+        covariates: Sequence[CovariateSource] | None = None,
     ) -> None:
         self.coordinate_system = SphereCoordinates()
         self.domain = domain
@@ -142,6 +145,8 @@ class ClimateModality(Modality):
         # cycles of its sample features; None until bound to a trained model's state
         self.grid = dict(grid) if grid is not None else None
         self.cycles = tuple(cycles) if cycles is not None else None
+        # static covariates attached to every point set (None: station elevation by default)
+        self.covariate_sources = list(covariates) if covariates is not None else None
         self._cache: dict[str, tuple[Any, np.ndarray | None]] = {}
 
     # -- detection -------------------------------------------------------------------------
@@ -189,7 +194,34 @@ class ClimateModality(Modality):
         selection = select(ds, geometry.dims, variables, sample_dim, others)
         points = encode(ds, geometry, selection)
         self._check_against_training(points)
+        points = self._with_covariates(ds, geometry, points)
         return self._with_time_features(ds, points, selection.sample_dims)
+
+    def _with_covariates(self, ds: xr.Dataset, geometry: Geometry, points: PointSet) -> PointSet:
+        sources = self.covariate_sources
+        if sources is None:
+            sources = parse(default_spec(ds, station_dim(ds)))
+        if not sources:
+            return points
+        lat, lon = geometry.point_latlon()
+        values = values_at(sources, ds, lat, lon, geometry.dims)
+        return replace(points, covariates=values, covariate_names=tuple(s.name for s in sources))
+
+    def with_covariates(self, covariates: Any) -> ClimateModality:
+        """A copy that attaches ``covariates`` to every point set (see
+        :mod:`vamoh_climate.covariate_spec` for what a spec may hold).
+
+        Example:
+            >>> from vamoh_climate.synthetic import stations
+            >>> ds = stations(4, 3).assign_coords(elev=("location", [100.0, 200.0, 300.0, 400.0]))
+            >>> m = ClimateModality().with_covariates(["elev", "latitude"])
+            >>> m.to_points(ds).covariate_names
+            ('elev', 'latitude')
+        """
+        bound = copy.copy(self)
+        bound.covariate_sources = parse(covariates)
+        bound._cache = {}
+        return bound
 
     def _with_time_features(
         self, ds: xr.Dataset, points: PointSet, sample_dims: tuple[str, ...]
@@ -223,7 +255,7 @@ class ClimateModality(Modality):
             ...                 coords={"lat": [1.0, 0.0], "lon": [0.0, 1.0]})
             >>> state = ClimateModality().state(ClimateModality().to_points(ds))
             >>> state["domain"]["lat_max"], sorted(state)
-            (1.5, ['climatology', 'cycles', 'domain', 'grid', 'units'])
+            (1.5, ['climatology', 'covariates', 'cycles', 'domain', 'grid', 'units'])
         """
         layout = points.layout
         if not isinstance(layout, ClimateLayout):
@@ -238,6 +270,10 @@ class ClimateModality(Modality):
                 if names[0] in points.sample_feature_names
             ],
         }
+        sources = self.covariate_sources
+        if sources is None:  # the defaults that to_points found: coordinates of the data
+            sources = [CovariateSource(name, "coordinate") for name in points.covariate_names]
+        state["covariates"] = [source.to_state() for source in sources]
         if geometry.kind == "grid":
             state["grid"] = {
                 "lat": [float(v) for v in geometry.lat],
@@ -259,6 +295,7 @@ class ClimateModality(Modality):
             state.get("units"),
             state.get("grid"),
             state.get("cycles", ()),
+            [CovariateSource.from_state(c) for c in state.get("covariates", [])],
         )
 
     def _check_against_training(self, points: PointSet) -> None:
