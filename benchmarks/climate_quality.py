@@ -580,7 +580,7 @@ def config_summary(model: Any) -> str:
         >>> from types import SimpleNamespace
         >>> from vamoh.config import VaMoHConfig
         >>> config_summary(SimpleNamespace(config=VaMoHConfig()))[:30]
-        'conditioning=global, K=3, dim_'
+        'conditioning=backbone, K=3, di'
     """
     cfg = model.config
     return (

@@ -7,6 +7,7 @@ coordinates, attributes and units.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata as md
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ import numpy as np
 import torch
 
 from vamoh.checkpoint import read_checkpoint, write_checkpoint
-from vamoh.conditional import ConditionalPredictor
 from vamoh.config import VaMoHConfig
+from vamoh.layers.conditional import ConditionalPredictor
 from vamoh.memory import large_blocks_returned
 from vamoh.modality import Modality
 from vamoh.model import PointBatch, VaMoH, entropy
@@ -193,6 +194,32 @@ class Model:
         )
         return self.modality.from_points(out)
 
+    def backbone_only(self) -> Model | None:
+        """This model with every learned layer off: the Gaussian backbone's posterior alone
+        (optimal interpolation with the learned covariance), uncalibrated; ``None`` for a model
+        without a backbone (``conditioning`` other than ``"backbone"``).
+
+        Reports and benchmarks score it beside the model, to show what the learned layers add.
+
+        Example:
+            >>> import numpy as np, vamoh
+            >>> from vamoh.toy import ToyModality
+            >>> data = np.sin(np.linspace(0, 3, 32) + np.linspace(0, 2, 24)[:, None])
+            >>> with vamoh.plugins.registered(ToyModality.plugin()):
+            ...     model = vamoh.fit(data, modality="toy", max_epochs=1, progress=False)
+            >>> model.backbone_only().predictor.on
+            {'head': False, 'residual': False}
+        """
+        if self.predictor is None:
+            return None
+        import copy
+
+        plain = copy.copy(self)
+        plain.predictor = dataclasses.replace(
+            self.predictor, on={"head": False, "residual": False}, std_scale={}
+        )
+        return plain
+
     # -- calibration ------------------------------------------------------------------------
     def calibrate(self, points: PointSet, hidden_fraction: float = 0.5, seed: int = 0) -> float:
         """Scale the predictive std so 90% intervals cover 90% of held-out points.
@@ -308,7 +335,7 @@ class Model:
         self, points: PointSet, n: int, seed: int | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Backbone prior draws (normalised), the prior std and the residual's features there."""
-        from vamoh.pool_training import backbone_features
+        from vamoh.layers.residual_training import backbone_features
 
         prior = self.predictor.backbone.prior
         hyper = prior.settings["points"]
@@ -367,7 +394,7 @@ class Model:
 
     def _residual_inputs(self, points: PointSet, idx: np.ndarray, values: np.ndarray, device):
         """The residual network's base, scale and features for fields observed everywhere."""
-        from vamoh.pool_training import backbone_features
+        from vamoh.layers.residual_training import backbone_features
 
         predictor = self.predictor
         batch = points.subset(idx).with_values(values.astype(np.float64))

@@ -45,6 +45,20 @@ CPU_NETWORK: dict[str, Any] = dict(
 CPU_POINTS = 1024  # scored (decoded) points per sample and step on a CPU
 _CPU_CENTROIDS = (512, 128, 32)
 _LARGE_NETWORK = 4_000_000  # parameters above which a CPU gets CPU_NETWORK instead
+# a fit shorter than this gets the quick backbone search and fewer head steps, so that the
+# backbone's fixed cost stays a small share of it
+_SHORT_SECONDS = 120.0
+_SHORT_STEPS = 300
+_SHORT_EPOCHS = 10
+_QUICK_HEAD_STEPS = 200
+
+
+def _short(cfg: VaMoHConfig, chosen_by_user: set[str], budget: Budget | None) -> bool:
+    if budget is not None and budget.seconds is not None and budget.seconds < _SHORT_SECONDS:
+        return True
+    if budget is not None and budget.steps is not None and budget.steps < _SHORT_STEPS:
+        return True
+    return "max_epochs" in chosen_by_user and cfg.max_epochs <= _SHORT_EPOCHS
 
 
 @dataclass
@@ -87,7 +101,8 @@ def plan(
         cfg: the modality's defaults with the user's config applied.
         chosen_by_user: config fields the user set (never changed).
         n_points: points per sample.
-        dim, channels: coordinate dims and value channels.
+        dim: coordinate dimensions.
+        channels: value channels.
         budget: the user's budget, or ``None`` for the default.
         trainer: the user's Lightning settings (an ``accelerator`` there decides the device).
 
@@ -96,6 +111,8 @@ def plan(
         >>> p = plan(VaMoHConfig.preset("era5"), set(), 16020, 3, 1, None, {"accelerator": "cpu"})
         >>> p.config.hypernet_layers, p.config.likelihood_points, p.budget.seconds
         ([64, 64], 1024, 300.0)
+        >>> plan(VaMoHConfig(), set(), 500, 2, 1, Budget.parse("50 steps"), None).config.backbone_search
+        'quick'
     """
     device = _device(trainer)
     reasons = []
@@ -124,6 +141,13 @@ def plan(
         if budget is None:
             budget = DEFAULT_CPU_BUDGET
             reasons.append("no budget given: the CPU default")
+    if cfg.conditioning == "backbone" and cfg.backbone_search == "auto":
+        quick = _short(cfg, chosen_by_user, budget)
+        changes["backbone_search"] = "quick" if quick else "full"
+        if quick and "head_steps" not in chosen_by_user:
+            changes["head_steps"] = min(cfg.head_steps, _QUICK_HEAD_STEPS)
+        if quick:
+            reasons.append("a short fit: the quick backbone search")
     cfg = cfg.replace(**changes).validate() if changes else cfg
     size = _parameters(cfg, dim, channels)
     threads = torch.get_num_threads() if device == "cpu" else None

@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 __all__ = ["PRESETS", "VaMoHConfig"]
 
 Conditioning = Literal["backbone", "global", "local", "hybrid", "local+hybrid"]
+BackboneSearch = Literal["auto", "full", "quick"]
 LearnedLayers = Literal["auto", "on", "off"]
 Precision = Literal["fp32", "bf16-mixed"]
 CentroidMethod = Literal["fps", "fps_order", "random", "stratified"]
@@ -79,6 +80,10 @@ class VaMoHConfig:
     learned_layers: LearnedLayers = "auto"
     pool_examples: int | None = None  # task-shaped examples for the learned layers (None: auto)
     head_steps: int = 600  # optimiser steps of the backbone head
+    # how widely the backbone's hyper-parameters are searched: "full" (4 folds, 18 settings and
+    # a refinement: seconds to a minute on a CPU), "quick" (2 folds, 4 settings); "auto" is quick
+    # for short fits (a budget under 2 minutes or 300 steps, or max_epochs of 10 or fewer)
+    backbone_search: BackboneSearch = "auto"
     # -- training ---------------------------------------------------------------------------
     batch_size: int = 64
     max_epochs: int = 600
@@ -131,6 +136,7 @@ class VaMoHConfig:
         for name, allowed in (
             ("conditioning", get_args(Conditioning)),
             ("learned_layers", get_args(LearnedLayers)),
+            ("backbone_search", get_args(BackboneSearch)),
             ("precision", get_args(Precision)),
             ("centroid_method", get_args(CentroidMethod)),
         ):

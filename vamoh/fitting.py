@@ -6,7 +6,7 @@ A fit with the default ``conditioning="backbone"``:
 2. plans the network and the stopping rule for the machine (:mod:`vamoh.compute_plan`);
 3. fits the Gaussian backbone on the training samples (:mod:`vamoh.backbone`): its mean,
    covariance and hyper-parameters (cross-validated, seconds);
-4. builds task pools and trains the backbone head (:mod:`vamoh.learned_layers`);
+4. builds task pools and trains the backbone head (:mod:`vamoh.layers.ablation`);
 5. trains the VaMoH network on the backbone's residuals with Lightning, within the budget;
 6. decides, on the validation fields, which learned layers stay on (2% rule) and calibrates the
    predictive std per task kind;
@@ -212,9 +212,18 @@ def fit(
     network = VaMoH(cfg, points.dim, points.n_channels, length_scale=typical_spacing(points.coords))
     layers = None
     if cfg.conditioning == "backbone":
-        from vamoh.layer_stack import LayerStack
+        from vamoh.layers.stack import LayerStack
 
-        layers = LayerStack.prepare(points, mod, normaliser, cfg, train_idx, val_idx, progress)
+        layers = LayerStack.prepare(
+            points,
+            mod,
+            normaliser,
+            cfg,
+            train_idx,
+            val_idx,
+            progress,
+            budget_seconds=budget_.seconds if budget_ is not None else None,
+        )
         datamodule = layers.datamodule(points, cfg)
     else:
         from vamoh.training import PointSetDataModule
@@ -250,8 +259,11 @@ def fit(
     predictor = layers.finish(trained.network, cfg) if layers is not None else None
     seconds["ablation"] = time.perf_counter() - clock
     if layers is not None:
+        from vamoh.layers.ablation import describe_layers
+
         info["layers"] = layers.summary()
         info["backbone"] = layers.backbone_summary()
+        _say(progress, describe_layers(layers.decisions))
     model = Model(trained.network, mod, normaliser, points, state, info, predictor=predictor)
     shown = val_idx[:_REPORT_SAMPLES]
     if n_val and predictor is None:

@@ -72,5 +72,7 @@ def test_the_fit_reports_against_the_baselines(uk: tuple[vamoh.Model, xr.Dataset
     model, _ = uk
     assert sorted(model.info["report"]) == ["downscaling x2", "gap filling 50%"]
     for scores in model.info["report"].values():
-        assert sorted(scores) == ["clim+cubic", "cubic", "vamoh"]
+        assert sorted(scores) == ["clim+cubic", "cubic", "optimal interp.", "vamoh"]
         assert all(0.0 < value < 2.0 for value in scores.values())  # kelvin
+        # the learned layers are on only where they beat the backbone alone on validation
+        assert scores["vamoh"] <= 1.05 * scores["optimal interp."]

@@ -123,7 +123,9 @@ def test_progress_lines_while_writing(
     # the model's own batches move the writer's count between blocks
     counts = [int(line.split(": ")[2].split("/")[0]) for line in lines[:-1]]
     assert counts == sorted(counts) and {16, 32, 40} <= set(counts)
-    assert all(line.startswith("vamoh: impute -> f.zarr: ") and "eta" in line for line in lines[:-1])
+    assert all(
+        line.startswith("vamoh: impute -> f.zarr: ") and "eta" in line for line in lines[:-1]
+    )
     assert lines[-1].startswith("vamoh: impute -> f.zarr: done: 40/40 samples in ")
     log.seek(0)
     log.truncate()

@@ -142,7 +142,10 @@ def test_fit_stores_the_report(tmp_path: Path) -> None:
     model = vamoh.fit(data, max_epochs=1, progress=False, val_fraction=0.2, checkpoint_dir=tmp_path)
     report = model.info["report"]
     assert sorted(report) == ["downscaling x2", "gap filling 50%"]
-    assert all(sorted(scores) == GRID_METHODS for scores in report.values())
+    assert all(
+        sorted(scores) == sorted([*GRID_METHODS, report_module.OPTIMAL_INTERPOLATION])
+        for scores in report.values()
+    )
     assert all(np.isfinite(v) for scores in report.values() for v in scores.values())
 
 
@@ -150,7 +153,29 @@ def test_a_station_fit_reports_gap_filling_and_imputes(tmp_path: Path) -> None:
     data = stations(8, 40, seed=2)
     model = vamoh.fit(data, max_epochs=1, progress=False, checkpoint_dir=tmp_path)
     assert list(model.info["report"]) == ["gap filling 50%"]
-    assert sorted(model.info["report"]["gap filling 50%"]) == ["clim+idw", "idw", "vamoh"]
+    assert sorted(model.info["report"]["gap filling 50%"]) == [
+        "clim+idw",
+        "idw",
+        "optimal interp.",
+        "vamoh",
+    ]
     filled = model.impute(data.isel(time=slice(0, 3)))
     assert filled.tas.dims == ("location", "time") and filled.tas.attrs["units"] == "degC"
     assert not bool(filled.tas.isnull().any())
+
+
+def test_a_backbone_model_reports_its_backbone_alone() -> None:
+    model = vamoh.fit(global_field(24, 8, 16, seed=3), max_epochs=1, progress=False)
+    assert model.report and all(
+        np.isfinite(scores[report_module.OPTIMAL_INTERPOLATION]) for scores in model.report.values()
+    )
+    alone = model.backbone_only()
+    assert alone.predictor.on == {"head": False, "residual": False}
+    assert alone.predictor.backbone is model.predictor.backbone
+    assert model.predictor.on != alone.predictor.on or not any(model.predictor.on.values())
+    # the paper's model alone has no backbone to compare with
+    plain = vamoh.fit(
+        global_field(12, 8, 16), max_epochs=1, progress=False, config={"conditioning": "global"}
+    )
+    assert plain.backbone_only() is None
+    assert all(report_module.OPTIMAL_INTERPOLATION not in s for s in plain.report.values())

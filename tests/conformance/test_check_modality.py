@@ -187,7 +187,7 @@ def test_each_broken_rule_is_named(modality: Modality, check: str, hint: str) ->
 
 
 def test_a_fit_that_fails_is_named() -> None:
-    # Profiles has no default_config, so the engine's default encoder wants more centroids
-    # than its 6 points: the short fit fails and the message carries the engine's reason
-    with pytest.raises(AssertionError, match=r"fails 'fit and reconstruct'.*centroids"):
+    # Profiles.from_points gives what its own to_points refuses, so the fit's validation report
+    # fails: the message names the check and carries the modality's own reason
+    with pytest.raises(AssertionError, match=r"fails 'fit and reconstruct'.*profiles need"):
         check_modality(Profiles(), fit=True)

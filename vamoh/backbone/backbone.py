@@ -25,10 +25,19 @@ from vamoh.neighbours import typical_spacing
 from vamoh.normalisation import Normaliser
 from vamoh.pointset import PointSet
 
-__all__ = ["VALIDATION_SAMPLES", "GaussianBackbone"]
+__all__ = ["SEARCHES", "VALIDATION_SAMPLES", "GaussianBackbone"]
 
 VALIDATION_SAMPLES = 48  # held-out fields read (over all folds) to choose the hyper-parameters
-_SELECTION_FOLDS = 4
+# the hyper-parameter searches (config.backbone_search): folds, candidates and whether the best
+# candidates' neighbours are scored too. "quick" costs about a tenth of "full": for short fits
+SEARCHES: dict[str, dict[str, Any]] = {
+    "full": dict(folds=4, candidates={}, refine=True),
+    "quick": dict(
+        folds=2,
+        candidates=dict(blends=(0.05,), lengths=(1.5, 2.5), tapers=(0.0, 40.0)),
+        refine=False,
+    ),
+}
 
 
 @dataclass
@@ -68,14 +77,17 @@ class GaussianBackbone:
         train_idx: np.ndarray,
         seed: int = 0,
         settings: dict[str, Hyper] | None = None,
+        search: str = "full",
     ) -> GaussianBackbone:
         """Estimate the prior on the samples ``train_idx`` and choose its settings.
 
         The settings (blend, kernel length, noise per task kind) are chosen by cross-validation
         over contiguous folds of ``train_idx`` (:func:`vamoh.backbone.select.select`); with
         ``settings`` given, or too few samples to fold, they are not chosen: ``settings`` or
-        :data:`DEFAULT_SETTINGS` are used.
+        :data:`DEFAULT_SETTINGS` are used. ``search`` names one of :data:`SEARCHES`.
         """
+        if search not in SEARCHES:
+            raise ValueError(f"search must be one of {sorted(SEARCHES)}; got {search!r}.")
         started = time.perf_counter()
         train_idx = np.asarray(train_idx)
         normalised = points.with_values(_Normalised(points.values, normaliser))
@@ -88,17 +100,26 @@ class GaussianBackbone:
         backbone = cls(prior=prior, modality=modality)
         if settings is not None:
             prior.settings = dict(settings)
-        elif len(train_idx) < _SELECTION_FOLDS * 4:
+        elif len(train_idx) < SEARCHES[search]["folds"] * 4:
             prior.settings = dict(DEFAULT_SETTINGS)
         else:
-            backbone._select(normalised, train_idx, seed)
+            backbone._select(normalised, train_idx, seed, **SEARCHES[search])
         backbone.selection_seconds = time.perf_counter() - started
         return backbone
 
-    def _select(self, normalised: PointSet, train_idx: np.ndarray, seed: int) -> None:
-        folds = []
-        per_fold = max(4, VALIDATION_SAMPLES // _SELECTION_FOLDS)
-        for part in np.array_split(np.sort(train_idx), _SELECTION_FOLDS):
+    def _select(
+        self,
+        normalised: PointSet,
+        train_idx: np.ndarray,
+        seed: int,
+        folds: int,
+        candidates: dict[str, tuple[float, ...]],
+        refine: bool,
+    ) -> None:
+        parts = np.array_split(np.sort(train_idx), folds)
+        per_fold = max(4, VALIDATION_SAMPLES // folds)
+        folds_: list[Fold] = []
+        for part in parts:
             rest = np.setdiff1d(train_idx, part)
             prior = GaussianPrior(
                 coords=self.prior.coords,
@@ -114,13 +135,15 @@ class GaussianBackbone:
             features = (
                 None if normalised.sample_features is None else normalised.sample_features[held]
             )
-            folds.append(Fold(prior, normalised.samples(held, dtype=np.float64), features))
+            folds_.append(Fold(prior, normalised.samples(held, dtype=np.float64), features))
         coarse = self.modality.coarsen(normalised.subset(train_idx[:1]), 2)
         selection: Selection = select(
-            folds,
+            folds_,
             weights=normalised.weights,
             coarse=coarse[1] if coarse is not None else None,
+            refine=refine,
             seed=seed,
+            **candidates,
         )
         settings = dict(selection.settings)
         settings.setdefault("means", settings["points"])

@@ -66,7 +66,10 @@ def _sparse_rows(weights, dense: torch.Tensor) -> torch.Tensor:
             return dense  # identity: point observations
     coo = weights.tocoo()
     w = torch.sparse_coo_tensor(
-        np.vstack([coo.row, coo.col]), coo.data, weights.shape, dtype=torch.float64
+        torch.as_tensor(np.vstack([coo.row, coo.col]), dtype=torch.long),
+        torch.as_tensor(coo.data, dtype=torch.float64),
+        weights.shape,
+        check_invariants=False,  # scipy's COO is valid by construction
     )
     return torch.sparse.mm(w, dense)
 

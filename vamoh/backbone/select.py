@@ -221,6 +221,7 @@ def select(
     lengths: tuple[float, ...] = LENGTHS,
     noises: tuple[float, ...] = NOISES,
     tapers: tuple[float, ...] = TAPERS,
+    refine: bool = True,
     seed: int = 0,
 ) -> Selection:
     """Score every candidate on each fold's held-out fields and return the chosen settings.
@@ -233,6 +234,13 @@ def select(
         weights: ``(N,)`` point weights of the score (e.g. cos latitude).
         coarse: footprints of a coarser grid's cells over the training points, to score
             downscaling from coarse means.
+        blends: candidate blends of the kernel into the sample covariance.
+        lengths: candidate kernel lengths (typical point spacings).
+        noises: candidate observation noise variances (whitened units).
+        tapers: candidate localisation supports (spacings; 0 is none). Every combination of
+            the candidates is scored.
+        refine: also score lengths and tapers beside each task's best candidate.
+        seed: seeds the task masks.
 
     Example:
         >>> import numpy as np
@@ -274,16 +282,16 @@ def select(
     score(candidates)
     # refine the kernel length and the localisation around each task's best: the error is
     # sharp in both (NCEP random gaps: 0.36 K at a length of 2.0 spacings, 0.42 K at 1.5)
-    refine = set()
-    for task in sse:
+    nearby = set()
+    for task in sse if refine else ():
         blend, length, _, support = min(rmse(task).items(), key=lambda kv: kv[1])[0]
         for factor in _LENGTH_STEPS:
-            refine.add((blend, round(length * factor, 3), support))
+            nearby.add((blend, round(length * factor, 3), support))
         for factor in _TAPER_STEPS if support > 0 else ():
-            refine.add((blend, length, round(support * factor, 3)))
-    refine = {pair for pair in refine if any(pair not in sse[t] for t in sse)}
-    if refine:
-        score(sorted(refine))
+            nearby.add((blend, length, round(support * factor, 3)))
+    nearby = {pair for pair in nearby if any(pair not in sse[t] for t in sse)}
+    if nearby:
+        score(sorted(nearby))
     scores = {task: rmse(task) for task in sse}
 
     def best(task: str) -> Hyper:

@@ -60,7 +60,14 @@ class CovariateSource:
     Attributes:
         name: the covariate's name (a coordinate name, a built-in, a field's name).
         kind: ``"coordinate"``, ``"builtin"`` or ``"field"``.
-        lat, lon, values: the field's grid and values (``kind="field"`` only).
+        lat: the field's latitudes (``kind="field"`` only).
+        lon: the field's longitudes (``kind="field"`` only).
+        values: the field's values, ``(lat, lon)`` (``kind="field"`` only).
+
+    Example:
+        >>> source = CovariateSource("elev", "coordinate")
+        >>> CovariateSource.from_state(source.to_state()) == source
+        True
     """
 
     name: str

@@ -604,7 +604,7 @@ class ClimateModality(Modality):
             >>> m = model.modality
             >>> report = m.validation_report(model, m.to_points(data), m.to_points(data))
             >>> sorted(report["gap filling 50%"])
-            ['clim+cubic', 'cubic', 'vamoh']
+            ['clim+cubic', 'cubic', 'optimal interp.', 'vamoh']
         """
         from vamoh_climate.report import validation_report
 

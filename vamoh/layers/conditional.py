@@ -184,7 +184,7 @@ class ConditionalPredictor:
         return mean, std
 
     def _residual(self, observed, query, ex, mean, std, n_samples, generator):
-        from vamoh.pool_training import backbone_features
+        from vamoh.layers.residual_training import backbone_features
 
         ctx_x, ctx_y = self.context(observed)
         b, m, c = mean.shape

@@ -4,7 +4,7 @@ Order of a backbone fit (:func:`vamoh.fit` with ``conditioning="backbone"``):
 
 1. task pools: cross-fitted examples from the training fields, and examples from the validation
    fields conditioned with the training-field prior (:mod:`vamoh.backbone.pool`);
-2. the backbone head, trained on the training pool (:mod:`vamoh.head_training`);
+2. the backbone head, trained on the training pool (:mod:`vamoh.layers.head_training`);
 3. the VaMoH residual network, trained with Lightning on the same pool, its base the head;
 4. the ablation on the validation pool: each layer is compared with what it sits on, per task
    (scattered gaps, holes, coarse means), in RMSE and CRPS. A layer that improves no task by
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from vamoh.backbone.pool import KIND_CODES, TaskPool
-from vamoh.head_training import _metrics
+from vamoh.layers.head_training import _metrics
 from vamoh.model import PointBatch, VaMoH
 from vamoh.nn.heads import BackboneHead
 
@@ -32,6 +32,7 @@ __all__ = [
     "MIN_GAIN",
     "LayerDecision",
     "decide",
+    "describe_layers",
     "head_outputs",
     "pool_metrics",
     "pool_sizes",
@@ -99,6 +100,30 @@ def decide(
     return LayerDecision(on=on, adds=adds)
 
 
+def describe_layers(decisions: dict[str, Any]) -> str:
+    """One line per learned layer: on or off, and what it adds over the layer below it on each
+    validation task (relative change of RMSE and CRPS; negative is better).
+
+    Example:
+        >>> d = {"head": {"on": True, "adds": {"hole": {"rmse": -0.081, "crps": -0.2}}},
+        ...      "residual": {"on": False, "adds": {"hole": {"rmse": 0.01, "crps": 0.0}}}}
+        >>> print(describe_layers(d))
+        learned layers on the validation fields (change over the layer below; 2% needed):
+          head       on    hole rmse -8.1% crps -20.0%
+          residual   off   hole rmse +1.0% crps +0.0%
+    """
+    lines = [
+        "learned layers on the validation fields (change over the layer below; "
+        f"{MIN_GAIN:.0%} needed):"
+    ]
+    for name, decision in decisions.items():
+        adds = decision.get("adds") or {}
+        cells = [f"{task} rmse {v['rmse']:+.1%} crps {v['crps']:+.1%}" for task, v in adds.items()]
+        state = "on" if decision.get("on") else "off"
+        lines.append(f"  {name:<10} {state:<5} " + ("; ".join(cells) or "not measured"))
+    return "\n".join(lines)
+
+
 @torch.no_grad()
 def head_outputs(head: BackboneHead, pool: TaskPool) -> tuple[np.ndarray, np.ndarray]:
     """The head's mean and std ``(E, Q, C)`` at every query point of every example."""
@@ -122,7 +147,7 @@ def residual_scores(
     batch_size: int = 16,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The residual network's predictive mean and std ``(E, Q, C)`` on a pool
-    (:class:`vamoh.pool_training.PoolBatchBuilder` of it, in evaluation mode)."""
+    (:class:`vamoh.layers.residual_training.PoolBatchBuilder` of it, in evaluation mode)."""
     network = network.eval()
     n = builder.pool.n_examples
     means, stds = [], []

@@ -1,9 +1,9 @@
 """The backbone and its learned layers during a fit: prepared, trained, measured, chosen.
 
 :class:`LayerStack` carries what :func:`vamoh.fit` needs between its steps when
-``conditioning="backbone"`` (see :mod:`vamoh.learned_layers` for the order and the 2% rule):
+``conditioning="backbone"`` (see :mod:`vamoh.layers.ablation` for the order and the 2% rule):
 the fitted backbone, the task pools, the head, and at the end the ablation scores, the layers
-that stay on and the std calibration, bundled into a :class:`~vamoh.conditional.ConditionalPredictor`.
+that stay on and the std calibration, bundled into a :class:`~vamoh.layers.conditional.ConditionalPredictor`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ import numpy as np
 
 from vamoh.backbone.backbone import GaussianBackbone
 from vamoh.backbone.pool import TaskPool, build_pool
-from vamoh.conditional import ConditionalPredictor
 from vamoh.config import VaMoHConfig
-from vamoh.head_training import train_head
-from vamoh.learned_layers import (
+from vamoh.layers.ablation import (
     decide,
     head_outputs,
     pool_metrics,
@@ -27,6 +25,8 @@ from vamoh.learned_layers import (
     residual_scores,
     std_scales,
 )
+from vamoh.layers.conditional import ConditionalPredictor
+from vamoh.layers.head_training import train_head
 from vamoh.modality import Modality
 from vamoh.model import VaMoH
 from vamoh.nn.heads import BackboneHead
@@ -37,6 +37,8 @@ __all__ = ["METHODS", "LayerStack"]
 
 # the ablation's rows, in the order the layers stack
 METHODS = ("backbone", "backbone + head", "backbone + head + residual")
+QUICK_EXAMPLES = 128  # task examples of a short fit (config.backbone_search "quick")
+HEAD_SHARE = 0.1  # of a time budget: the head's training stops there
 
 
 @dataclass
@@ -65,14 +67,21 @@ class LayerStack:
         train_idx: np.ndarray,
         val_idx: np.ndarray,
         progress: bool,
+        budget_seconds: float | None = None,
     ) -> LayerStack:
-        """Fit the backbone, build the task pools and train the head."""
+        """Fit the backbone, build the task pools and train the head (within
+        :data:`HEAD_SHARE` of ``budget_seconds``, a fit's time budget, if given)."""
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
-        backbone = GaussianBackbone.fit(points, modality, normaliser, train_idx, cfg.seed)
+        search = "full" if cfg.backbone_search == "auto" else cfg.backbone_search
+        backbone = GaussianBackbone.fit(
+            points, modality, normaliser, train_idx, cfg.seed, search=search
+        )
         seconds["backbone"] = time.perf_counter() - clock
         clock = time.perf_counter()
         n_train, n_val = pool_sizes(points.n_points, len(train_idx), cfg.pool_examples)
+        if cfg.backbone_search == "quick" and cfg.pool_examples is None:
+            n_train, n_val = min(n_train, QUICK_EXAMPLES), min(n_val, QUICK_EXAMPLES // 2)
         train_pool = build_pool(points, normaliser, backbone, train_idx, n_train, cfg.seed)
         val_pool = (
             build_pool(points, normaliser, backbone, val_idx, n_val, cfg.seed + 1, cross_fit=False)
@@ -87,6 +96,7 @@ class LayerStack:
             None if weights is None else weights[train_pool.query],
             steps=cfg.head_steps,
             seed=cfg.seed,
+            max_seconds=None if budget_seconds is None else HEAD_SHARE * budget_seconds,
         )
         seconds["head"] = time.perf_counter() - clock
         if progress:
@@ -114,14 +124,14 @@ class LayerStack:
         return None if self.weights is None else self.weights[pool.query]
 
     def _builder(self, pool: TaskPool, coords: np.ndarray, cfg: VaMoHConfig, training: bool):
-        from vamoh.pool_training import PoolBatchBuilder
+        from vamoh.layers.residual_training import PoolBatchBuilder
 
         mean, std = head_outputs(self.head, pool)
         return PoolBatchBuilder(pool, mean, std, coords, cfg, training)
 
     def datamodule(self, points: PointSet, cfg: VaMoHConfig) -> Any:
         """Batches of the pools for the residual network (its base: the head)."""
-        from vamoh.pool_training import PoolDataModule
+        from vamoh.layers.residual_training import PoolDataModule
 
         train = self._builder(self.train_pool, points.coords, cfg, True)
         val = (

@@ -9,6 +9,7 @@ same pool with and without it is the ablation that decides whether it is used
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,8 +80,10 @@ def train_head(
     steps: int = 600,
     lr: float = 3e-3,
     seed: int = 0,
+    max_seconds: float | None = None,
 ) -> BackboneHead:
-    """Fit a :class:`BackboneHead` to the scored points of ``pool`` (Gaussian NLL).
+    """Fit a :class:`BackboneHead` to the scored points of ``pool`` (Gaussian NLL), for
+    ``steps`` steps or ``max_seconds`` (a share of a fit's time budget), whichever ends first.
 
     Example:
         >>> import numpy as np
@@ -107,7 +110,10 @@ def train_head(
         return head
     optimiser = torch.optim.Adam(head.parameters(), lr=lr)
     scale = entries.prior_std.clamp_min(1e-6)
+    deadline = None if max_seconds is None else time.perf_counter() + max_seconds
     for _ in range(steps):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         rows = torch.randint(len(entries), (min(_BATCH, len(entries)),), generator=generator)
         mean, std = entries.head_output(head, rows)
         z = (entries.truth[rows] - mean) / std
