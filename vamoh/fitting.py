@@ -38,13 +38,17 @@ from vamoh.model import VaMoH
 from vamoh.neighbours import typical_spacing
 from vamoh.normalisation import Normaliser
 from vamoh.pointset import PointSet
+from vamoh.progress import still_working
 from vamoh.training_files import check_training_files
 from vamoh.validation import training_samples
 
 __all__ = ["fit"]
 
-# enough held-out samples for stable scores, few enough to take seconds and bounded memory
+# enough held-out samples for stable scores, few enough to take seconds and bounded memory:
+# 16 on grids of up to 4096 points, fewer on larger ones (conditioning costs grow faster than
+# the points), at least 2
 _REPORT_SAMPLES = 16
+_REPORT_POINTS = 4096
 _CALIBRATION_SAMPLES = 8
 # share of a time budget kept for what follows training (ablation, calibration, report)
 _AFTER_TRAINING = 0.15
@@ -214,16 +218,17 @@ def fit(
     if cfg.conditioning == "backbone":
         from vamoh.layers.stack import LayerStack
 
-        layers = LayerStack.prepare(
-            points,
-            mod,
-            normaliser,
-            cfg,
-            train_idx,
-            val_idx,
-            progress,
-            budget_seconds=budget_.seconds if budget_ is not None else None,
-        )
+        with still_working("vamoh fit: backbone and head", enabled=progress):
+            layers = LayerStack.prepare(
+                points,
+                mod,
+                normaliser,
+                cfg,
+                train_idx,
+                val_idx,
+                progress,
+                budget_seconds=budget_.seconds if budget_ is not None else None,
+            )
         datamodule = layers.datamodule(points, cfg)
     else:
         from vamoh.training import PointSetDataModule
@@ -256,7 +261,8 @@ def fit(
     from vamoh.api import Model, format_report
 
     clock = time.perf_counter()
-    predictor = layers.finish(trained.network, cfg) if layers is not None else None
+    with still_working("vamoh fit: measuring the learned layers", enabled=progress):
+        predictor = layers.finish(trained.network, cfg) if layers is not None else None
     seconds["ablation"] = time.perf_counter() - clock
     if layers is not None:
         from vamoh.layers.ablation import describe_layers
@@ -265,23 +271,35 @@ def fit(
         info["backbone"] = layers.backbone_summary()
         _say(progress, describe_layers(layers.decisions))
     model = Model(trained.network, mod, normaliser, points, state, info, predictor=predictor)
-    shown = val_idx[:_REPORT_SAMPLES]
+    shown = val_idx[: _report_samples(points.n_points)]
     if n_val and predictor is None:
         model.calibrate(points.subset(np.asarray(val_idx[:_CALIBRATION_SAMPLES])))
     clock = time.perf_counter()
     if report and n_val and not trained.info.get("interrupted"):
         train_points = points.with_values(train_values)
         val_points = points.subset(np.asarray(shown))
-        model.info["report"] = mod.validation_report(model, train_points, val_points)
+        with still_working("vamoh fit: validation report", enabled=progress):
+            model.info["report"] = mod.validation_report(model, train_points, val_points)
         _say(progress, format_report(model.info["report"], len(shown)))
     seconds["report"] = time.perf_counter() - clock
     if layers is not None:
         # the final prior learns from every usable sample, validation ones included
-        layers.refit(points, normaliser, usable, cfg.seed)
+        with still_working("vamoh fit: re-estimating the prior", enabled=progress):
+            layers.refit(points, normaliser, usable, cfg.seed)
         seconds.update(layers.seconds)
     model.info["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     model.info["seconds"]["total"] = round(time.perf_counter() - started, 1)
     return model
+
+
+def _report_samples(n_points: int) -> int:
+    """Validation samples the report scores.
+
+    Example:
+        >>> _report_samples(1536), _report_samples(16020), _report_samples(721 * 1440)
+        (16, 4, 2)
+    """
+    return int(np.clip(_REPORT_SAMPLES * _REPORT_POINTS // max(n_points, 1), 2, _REPORT_SAMPLES))
 
 
 def _train_values(points: PointSet, train_idx: np.ndarray) -> Any:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ __all__ = [
     "plain_lines_wanted",
     "progress_report",
     "quiet",
+    "still_working",
 ]
 
 DELAY_SECONDS = 10.0  # quicker work prints nothing
@@ -269,3 +271,48 @@ def quiet(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+@contextmanager
+def still_working(
+    what: str,
+    *,
+    enabled: bool = True,
+    every: float | None = None,
+    stream: TextIO | None = None,
+) -> Iterator[None]:
+    """A line every ``every`` seconds (default ``EVERY_SECONDS``) while a step with no count of
+    its own runs (fitting the backbone, scoring the report), so a log never goes silent.
+
+    Nothing is printed when the step ends sooner, when ``enabled`` is false or inside
+    :func:`quiet`. Lines go to ``stream`` (default: standard output when the step starts).
+
+    Example:
+        >>> import io, time
+        >>> log = io.StringIO()
+        >>> with still_working("vamoh fit: backbone", every=0.05, stream=log):
+        ...     time.sleep(0.12)
+        >>> log.getvalue().splitlines()[0].startswith("vamoh fit: backbone: still working, ")
+        True
+    """
+    current = _current.get()
+    if not enabled or (current is not None and not current.enabled):
+        yield
+        return
+    out = stream if stream is not None else sys.stdout
+    interval = EVERY_SECONDS if every is None else every
+    started = time.perf_counter()
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(interval):
+            elapsed = format_duration(time.perf_counter() - started)
+            print(f"{what}: still working, {elapsed} elapsed", file=out, flush=True)
+
+    thread = threading.Thread(target=beat, name="vamoh-still-working", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

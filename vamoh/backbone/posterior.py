@@ -36,7 +36,12 @@ DENSE_LIMIT = 6000  # observed values (points x channels) per sample for the den
 TILE_QUERIES = 2048  # query points per tile of a local solve
 LOCAL_OBS = 2500  # observations nearest a tile that condition it
 GLOBAL_OBS = 600  # evenly thinned observations from the whole domain added to every tile
-_QUERY_CHUNK = 8192
+# above this many observed values the dense solve gives the exact mean, and the std (n_obs^2 per
+# query point, most of the cost) comes from smaller local tiles: the posterior std is set by
+# the observations near a point, as local analysis assumes
+STD_DENSE_LIMIT = 2000
+STD_TILE = (1024, 1200, 300)  # query points per tile, nearest and thinned observations
+_QUERY_CHUNK = 2048  # query points per block: the cross-covariance block is chunk x n_obs
 _JITTER = 1e-9
 
 
@@ -322,14 +327,84 @@ def condition(
         True
     """
     observed = np.isfinite(obs.values).reshape(obs.n_samples, -1).sum(1)
+    b = obs.n_samples
     kwargs = {
         "include_noise": include_noise,
         "std_where": std_where,
         "query_covariates": query_covariates,
     }
-    if observed.max(initial=0) <= DENSE_LIMIT:
+    if observed.max(initial=0) > DENSE_LIMIT:
+        return _condition_local(prior, obs, query, hyper, features, **kwargs)
+    if observed.max(initial=0) > STD_DENSE_LIMIT:
+        m = np.asarray(query).shape[0]
+        exact = _condition_points(
+            prior, obs, query, hyper, features, **{**kwargs, "std_where": np.zeros((b, m), bool)}
+        )
+        local = _condition_local(prior, obs, query, hyper, features, sizes=STD_TILE, **kwargs)
+        return Posterior(exact.mean, local.std, local.prior_std, exact.prior_mean)
+    return _condition_points(prior, obs, query, hyper, features, **kwargs)
+
+
+def _condition_points(
+    prior: GaussianPrior,
+    obs: Observations,
+    query: np.ndarray,
+    hyper: Hyper,
+    features: np.ndarray | None,
+    *,
+    include_noise: bool,
+    std_where: np.ndarray | None,
+    query_covariates: np.ndarray | None,
+) -> Posterior:
+    """The dense solve; samples are grouped by mask, positions nobody observes are dropped."""
+    kwargs = {
+        "include_noise": include_noise,
+        "std_where": std_where,
+        "query_covariates": query_covariates,
+    }
+    seen = np.isfinite(obs.values).any(-1)  # (B, n_obs)
+    used = seen.any(0)
+    if not used.all():
+        # positions no sample observes (land in a sea-surface record) only cost time and memory
+        obs = _sub_observations(obs, np.flatnonzero(used))
+        seen = seen[:, used]
+    patterns, inverse = np.unique(seen, axis=0, return_inverse=True)
+    sizes = patterns.sum(1).astype(np.float64)
+    if len(patterns) == 1 or np.sum(sizes**2) > 0.5 * seen.shape[1] ** 2:
+        # one operator over every observed position, shared by the masks, is cheaper
         return _condition_dense(prior, obs, query, hyper, features, **kwargs)
-    return _condition_local(prior, obs, query, hyper, features, **kwargs)
+    # a few masks observing different regions: each solved on its own observations
+    parts = []
+    for k, pattern in enumerate(patterns):
+        members = np.flatnonzero(inverse.ravel() == k)
+        sub = _sub_observations(_samples(obs, members), np.flatnonzero(pattern))
+        part = _condition_dense(
+            prior,
+            sub,
+            query,
+            hyper,
+            None if features is None else np.asarray(features)[members],
+            include_noise=include_noise,
+            std_where=None if std_where is None else std_where[members],
+            query_covariates=query_covariates,
+        )
+        parts.append((members, part))
+    return _assemble(parts, obs.n_samples)
+
+
+def _samples(obs: Observations, members: np.ndarray) -> Observations:
+    return Observations(obs.values[members], obs.coords, obs.footprints, obs.covariates)
+
+
+def _assemble(parts: list[tuple[np.ndarray, Posterior]], n_samples: int) -> Posterior:
+    """One posterior from the posteriors of groups of samples (``(members, posterior)``)."""
+    first = parts[0][1]
+    mean = np.empty((n_samples, *first.mean.shape[1:]))
+    std = np.empty_like(mean)
+    prior_mean = np.empty_like(mean)
+    for members, part in parts:
+        mean[members], std[members], prior_mean[members] = part.mean, part.std, part.prior_mean
+    return Posterior(mean=mean, std=std, prior_std=first.prior_std, prior_mean=prior_mean)
 
 
 def _tiles(points: np.ndarray, size: int) -> list[np.ndarray]:
@@ -375,9 +450,11 @@ def _condition_local(
     include_noise: bool,
     std_where: np.ndarray | None,
     query_covariates: np.ndarray | None,
+    sizes: tuple[int, int, int] = (TILE_QUERIES, LOCAL_OBS, GLOBAL_OBS),
 ) -> Posterior:
     from vamoh.neighbours import knn
 
+    tile_queries, local_obs, global_obs = sizes
     query = np.asarray(query, dtype=np.float64)
     b, _, c = obs.values.shape
     m = query.shape[0]
@@ -390,14 +467,14 @@ def _condition_local(
         where = np.asarray(where)
     seen_any = np.flatnonzero(np.isfinite(obs.values).any(axis=(0, 2)))
     per_value = max(1, c)
-    n_local = max(1, min(len(seen_any), LOCAL_OBS // per_value))
-    n_global = max(0, min(len(seen_any), GLOBAL_OBS // per_value))
+    n_local = max(1, min(len(seen_any), local_obs // per_value))
+    n_global = max(0, min(len(seen_any), global_obs // per_value))
     thinned = seen_any[np.linspace(0, len(seen_any) - 1, n_global).round().astype(int)]
     mean = np.empty((b, m, c))
     std = np.empty((b, m, c))
     prior_std = np.empty((m, c))
     prior_mean = np.empty((b, m, c))
-    for tile in _tiles(query, TILE_QUERIES):
+    for tile in _tiles(query, tile_queries):
         centre = query[tile].mean(0, keepdims=True)
         near, _ = knn(where[seen_any], centre, n_local)
         rows = np.union1d(seen_any[near[0, 0]], thinned)

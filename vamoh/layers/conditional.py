@@ -98,7 +98,7 @@ class ConditionalPredictor:
                 means=True,
             )
         posts = [
-            condition(prior, obs, query, prior.settings[s], features)
+            condition(prior, obs, query, prior.settings[s], features, query_covariates=covariates)
             for s in ("scattered", "hole", "points")
         ]
         seen = np.isfinite(values).any(-1)  # (B, N): a point with any channel observed
