@@ -45,8 +45,8 @@ from vamoh.validation import training_samples
 __all__ = ["fit"]
 
 # enough held-out samples for stable scores, few enough to take seconds and bounded memory:
-# 16 on grids of up to 4096 points, fewer on larger ones (conditioning costs grow faster than
-# the points), at least 2
+# 16 on grids of up to 4096 points, fewer on larger ones (conditioning costs grow with the
+# square of the points), at least 2
 _REPORT_SAMPLES = 16
 _REPORT_POINTS = 4096
 _CALIBRATION_SAMPLES = 8
@@ -296,10 +296,11 @@ def _report_samples(n_points: int) -> int:
     """Validation samples the report scores.
 
     Example:
-        >>> _report_samples(1536), _report_samples(16020), _report_samples(721 * 1440)
+        >>> _report_samples(1536), _report_samples(8192), _report_samples(721 * 1440)
         (16, 4, 2)
     """
-    return int(np.clip(_REPORT_SAMPLES * _REPORT_POINTS // max(n_points, 1), 2, _REPORT_SAMPLES))
+    ratio = _REPORT_POINTS / max(n_points, 1)
+    return int(np.clip(round(_REPORT_SAMPLES * ratio**2), 2, _REPORT_SAMPLES))
 
 
 def _train_values(points: PointSet, train_idx: np.ndarray) -> Any:
