@@ -273,7 +273,9 @@ def fit(
     model = Model(trained.network, mod, normaliser, points, state, info, predictor=predictor)
     shown = val_idx[: _report_samples(points.n_points)]
     if n_val and predictor is None:
-        model.calibrate(points.subset(np.asarray(val_idx[:_CALIBRATION_SAMPLES])))
+        with still_working("vamoh fit: calibrating the std", enabled=progress):
+            shown_for_std = min(_CALIBRATION_SAMPLES, _report_samples(points.n_points))
+            model.calibrate(points.subset(np.asarray(val_idx[:shown_for_std])))
     clock = time.perf_counter()
     if report and n_val and not trained.info.get("interrupted"):
         train_points = points.with_values(train_values)
