@@ -196,35 +196,8 @@ def _condition_dense(
     std_where: np.ndarray | None = None,
     query_covariates: np.ndarray | None = None,
 ) -> Posterior:
-    """The posterior of ``prior`` given ``obs`` at ``query`` ``(M, d)`` (see the module docstring).
-
-    Args:
-        prior: the fitted Gaussian prior.
-        obs: observed values ``(B, n_obs, C)`` (NaN = not observed) and their operator.
-        query: where to predict.
-        hyper: blend, kernel length and noise.
-        features: ``(B, F)`` sample features for the mean (``None``: the cycle-average).
-        include_noise: add the observation noise to the std (the spread of a new observation).
-        std_where: ``(B, M)`` where the std is wanted (NaN elsewhere); the std is most of the
-            cost, and training examples score only their hidden points. Samples sharing a mask
-            must share this too (it is read from each mask's first sample).
-        query_covariates: ``(M, G)`` covariates at the query points (a prior fitted with
-            covariates needs them off its training points).
-
-    Example:
-        >>> import numpy as np
-        >>> from vamoh.pointset import PointSet
-        >>> from vamoh.backbone.estimate import estimate
-        >>> x = np.linspace(0, 1, 20)[:, None]
-        >>> rng = np.random.default_rng(0)
-        >>> fields = np.sin(6 * x.T + rng.uniform(0, 6, (40, 1)))[..., None]
-        >>> prior = GaussianPrior(x, estimate(PointSet(x, fields, ("v",), (None,))), 0.05)
-        >>> truth = np.sin(6 * x.T + 1.0)[..., None]
-        >>> seen = truth.copy(); seen[:, 5:15] = np.nan
-        >>> post = condition(prior, Observations(seen, x), x, Hyper(0.05, 1.0, 1e-4))
-        >>> bool(np.abs(post.mean - truth)[0, 5:15].max() < 0.05)
-        True
-    """
+    """:func:`condition`'s exact solve over every observed position (same arguments): one
+    operator for the batch, one Cholesky factor per distinct mask."""
     values = obs.values
     b, n_obs, c = values.shape
     if c != prior.n_channels:
