@@ -1,7 +1,7 @@
 """Ablations of vamoh on ERA5 UK: conditioning, K, flow prior, point dropout (issue #8).
 
 Each variant is trained from scratch on the same ERA5 UK split as ``climate_quality`` (train
-2019-03-01..24 every 3rd hour, test every 6th hour of 2019-03-25..31, crop 32x48) under the same
+2019-03-01..24 hourly, test every 6th hour of 2019-03-25..31, crop 32x48) under the same
 small budget (:data:`ABLATION_BUDGET`), then scored on the same three tasks: x2 downscaling from
 block means, 50 % random points hidden and the central block hidden. The variants change one
 thing at a time from the base (``climate_quality.VAMOH_CONFIG`` on the climate modality's
