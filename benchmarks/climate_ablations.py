@@ -223,7 +223,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
                     _relative(value["rmse"], base),
                 ]
             )
-    base_conditioning = str(quality.VAMOH_CONFIG.get("conditioning", "global"))
+    base_conditioning = str(quality.VAMOH_CONFIG.get("conditioning", "backbone"))
     base_name = "global (paper)" if base_conditioning == "global" else base_conditioning
     base_summary = summaries.get(base_name, f"conditioning={base_conditioning}")
     tables = [

@@ -151,7 +151,7 @@ def plan(
     cfg = cfg.replace(**changes).validate() if changes else cfg
     size = _parameters(cfg, dim, channels)
     threads = torch.get_num_threads() if device == "cpu" else None
-    where = f"CPU ({threads} threads)" if threads else "GPU"
+    where = f"CPU ({threads} thread{'' if threads == 1 else 's'})" if threads else "GPU"
     stop = (
         f"stops at {budget.describe()} with the best validated weights"
         if budget is not None

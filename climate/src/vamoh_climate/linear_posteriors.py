@@ -392,12 +392,17 @@ def dineof(
     observed_test = np.flatnonzero(~missing[len(training) :].ravel()) + training[0].size * len(
         training
     )
-    check = rng.choice(observed_test, size=max(1, len(observed_test) // 33), replace=False)
+    check = rng.choice(observed_test, size=len(observed_test) // 33, replace=False)
     truth = matrix.ravel()[check]
     cross = missing.copy().ravel()
     cross[check] = True
     cross = cross.reshape(missing.shape)
-    usable = [k for k in ranks if k < min(matrix.shape)]
+    usable = [k for k in ranks if k < min(matrix.shape) - 1]
+    if not usable or len(check) == 0:
+        raise ValueError(
+            f"DINEOF needs more fields and observed points than {matrix.shape[0]} fields of "
+            f"{matrix.shape[1]} points with ranks {tuple(ranks)}."
+        )
     errors = _dineof_path(
         np.where(cross, 0.0, matrix), cross, usable, max_iterations, tolerance, check, truth
     )
