@@ -15,6 +15,7 @@ Example:
 from vamoh_climate.modality import ClimateModality
 from vamoh_climate.readers import NetCDFReader, ZarrReader
 from vamoh_climate.sphere import SphereCoordinates
+from vamoh_climate.station_evaluation import evaluate_stations
 from vamoh_climate.writers import to_netcdf, to_zarr
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "NetCDFReader",
     "SphereCoordinates",
     "ZarrReader",
+    "evaluate_stations",
     "to_netcdf",
     "to_zarr",
 ]
