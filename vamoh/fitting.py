@@ -50,6 +50,7 @@ __all__ = ["fit"]
 _REPORT_SAMPLES = 16
 _REPORT_POINTS = 4096
 _CALIBRATION_SAMPLES = 8
+_SHORT_REPORT_SAMPLES = 8  # fits with the quick backbone search (short budgets) score fewer
 # share of a time budget kept for what follows training (ablation, calibration, report)
 _AFTER_TRAINING = 0.15
 _MIN_TRAINING_SECONDS = 5.0
@@ -271,7 +272,10 @@ def fit(
         info["backbone"] = layers.backbone_summary()
         _say(progress, describe_layers(layers.decisions))
     model = Model(trained.network, mod, normaliser, points, state, info, predictor=predictor)
-    shown = val_idx[: _report_samples(points.n_points)]
+    n_shown = _report_samples(points.n_points)
+    if cfg.backbone_search == "quick":  # a short fit: a shorter report too
+        n_shown = min(n_shown, _SHORT_REPORT_SAMPLES)
+    shown = val_idx[:n_shown]
     if n_val and predictor is None:
         with still_working("vamoh fit: calibrating the std", enabled=progress):
             shown_for_std = min(_CALIBRATION_SAMPLES, _report_samples(points.n_points))

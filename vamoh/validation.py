@@ -231,7 +231,11 @@ def _checked_values(points: PointSet) -> PointSet:
 def _claimed_by_another(modality: Modality, data: Any) -> str | None:
     from vamoh.detection import score_modalities
 
-    scores = {n: s for n, s in score_modalities(data).items() if n != modality.name and s > 0}
+    every = score_modalities(data)
+    own = every.get(modality.name, 0)
+    # the modality's own complaint (a missing covariate, a bad station) stands when it claims
+    # the data at least as strongly as any other: they are its kind of data, with a problem
+    scores = {n: s for n, s in every.items() if n != modality.name and s > max(own, 0)}
     return max(scores, key=scores.__getitem__) if scores else None
 
 

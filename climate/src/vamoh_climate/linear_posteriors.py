@@ -168,6 +168,10 @@ class LinearPosterior:
     mean: np.ndarray  # (lat, lon) training mean
     cov_sample: np.ndarray  # (n, n) sample covariance of the training anomalies
     choices: dict[str, Choice] = field(default_factory=dict)
+    # the candidate covariances depend only on the grid: built once, reused by every call
+    _candidates: dict[tuple[int, ...], list[tuple[float, float, int, np.ndarray]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def fit(
@@ -208,6 +212,14 @@ class LinearPosterior:
         return float(np.trace(self.cov_sample) / len(self.cov_sample))
 
     def _covariances(self, shape: tuple[int, int]) -> list[tuple[float, float, int, np.ndarray]]:
+        key = tuple(shape)
+        if key not in self._candidates:
+            self._candidates[key] = self._build_covariances(shape)
+        return self._candidates[key]
+
+    def _build_covariances(
+        self, shape: tuple[int, int]
+    ) -> list[tuple[float, float, int, np.ndarray]]:
         if self.kind == "hybrid":
             kernels = {length: _kernel(shape, length) * self._scale() for length in LENGTHS}
             return [
