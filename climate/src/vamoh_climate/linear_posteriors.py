@@ -404,7 +404,11 @@ def dineof(
     observed_test = np.flatnonzero(~missing[len(training) :].ravel()) + training[0].size * len(
         training
     )
-    check = rng.choice(observed_test, size=len(observed_test) // 33, replace=False)
+    check = rng.choice(
+        observed_test,
+        size=min(len(observed_test) - 1, max(1, len(observed_test) // 33)),
+        replace=False,
+    )
     truth = matrix.ravel()[check]
     cross = missing.copy().ravel()
     cross[check] = True
