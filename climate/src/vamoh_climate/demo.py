@@ -252,11 +252,11 @@ def evaluate(
     Example:
         >>> import vamoh
         >>> from vamoh_climate.synthetic import global_field
-        >>> data = global_field(6, 8, 16)
-        >>> model = vamoh.fit(data.isel(time=slice(0, 4)), max_epochs=1, progress=False,
+        >>> data = global_field(14, 8, 16)
+        >>> model = vamoh.fit(data.isel(time=slice(0, 12)), max_epochs=1, progress=False,
         ...                   report=False)
-        >>> rmse, probabilistic, _ = evaluate(model, data.isel(time=slice(0, 4)),
-        ...                                   data.isel(time=[4, 5]))
+        >>> rmse, probabilistic, _ = evaluate(model, data.isel(time=slice(0, 12)),
+        ...                                   data.isel(time=[12, 13]))
         >>> sorted(rmse["gap filling 50%"])[:4], sorted(probabilistic["downscaling x2"])
         (['DINEOF', 'EOF posterior', 'clim+cubic', 'cubic'], ['coverage90', 'crps'])
         >>> sorted(rmse["gap filling 50%"])[4:]
