@@ -157,9 +157,13 @@ def test_climate_demo_quick(folder: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["demo", "--quick", "--output", str(output)]) == 0
     printed = capsys.readouterr().out
     assert "CC-BY-4.0" in printed and "Copernicus" in printed
-    for row in ("downscaling x2", "gap filling 50%"):
+    header = next(line for line in printed.splitlines() if line.startswith("RMSE [K]"))
+    for method in ("vamoh", "optimal interp.", "EOF posterior", "DINEOF", "clim+cubic"):
+        assert method in header
+    # vamoh, its backbone alone, the EOF posterior, four interpolations; DINEOF fills gaps only
+    for row, count in (("downscaling x2", 7), ("gap filling 50%", 8)):
         line = next(line for line in printed.splitlines() if line.startswith(row))
-        assert len(line[len(row) :].split()) == 5  # vamoh and four baselines
+        assert len(line[len(row) :].split()) == count
     expected = {
         "downscaling.png",
         "downscaling.zarr",
