@@ -142,9 +142,14 @@ def test_fit_stores_the_report(tmp_path: Path) -> None:
     model = vamoh.fit(data, max_epochs=1, progress=False, val_fraction=0.2, checkpoint_dir=tmp_path)
     report = model.info["report"]
     assert sorted(report) == ["downscaling x2", "gap filling 50%"]
+    linear = {
+        "downscaling x2": [report_module.EOF_POSTERIOR],
+        "gap filling 50%": [report_module.EOF_POSTERIOR, report_module.DINEOF],
+    }
     assert all(
-        sorted(scores) == sorted([*GRID_METHODS, report_module.OPTIMAL_INTERPOLATION])
-        for scores in report.values()
+        sorted(scores)
+        == sorted([*GRID_METHODS, report_module.OPTIMAL_INTERPOLATION, *linear[task]])
+        for task, scores in report.items()
     )
     assert all(np.isfinite(v) for scores in report.values() for v in scores.values())
 
