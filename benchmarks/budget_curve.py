@@ -187,7 +187,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
         >>> TASKS[0]
         'x2 downscaling'
     """
-    from benchmarks.climate_quality import missing_data_table
+    from benchmarks.climate_quality import skipped_result
     from benchmarks.common import shared_data
 
     threads(quick)
@@ -206,13 +206,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
     ]
     title = "Quality against the fit budget"
     if not quick and shared_data() is None:
-        return {
-            "name": NAME,
-            "title": title,
-            "description": "Skipped: ../shared/data absent.",
-            "tables": [missing_data_table(title, columns)],
-            "figures": [],
-        }
+        return skipped_result(NAME, title, columns)
     os.environ.setdefault("VAMOH_BENCH_THREADS", str(_CHILD_THREADS))
     arguments = [
         dict(key=key, minutes=minutes, n_threads=_CHILD_THREADS, quick=quick) for key in keys

@@ -247,6 +247,22 @@ def missing_data_table(title: str, columns: Sequence[str]) -> dict[str, Any]:
     return table(title, columns, [row], notes="The real data live outside the repository.")
 
 
+def skipped_result(name: str, title: str, columns: Sequence[str]) -> dict[str, Any]:
+    """A benchmark's whole result when ``../shared/data`` is absent: one skipped table.
+
+    Example:
+        >>> skipped_result("b", "t", ["a"])["description"]
+        'Skipped: ../shared/data absent.'
+    """
+    return {
+        "name": name,
+        "title": title,
+        "description": "Skipped: ../shared/data absent.",
+        "tables": [missing_data_table(title, columns)],
+        "figures": [],
+    }
+
+
 # -- masks ------------------------------------------------------------------------------------
 def random_mask(shape: tuple[int, ...], fraction: float, seed: int = SEED) -> np.ndarray:
     """True where a point is hidden: ``default_rng(seed).random(shape) < fraction``.

@@ -139,7 +139,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
         >>> SEEDS
         (0, 1, 2)
     """
-    from benchmarks.climate_quality import load_splits, missing_data_table
+    from benchmarks.climate_quality import load_splits, skipped_result
 
     n_threads = threads(quick)
     seeds = QUICK_SEEDS if quick else SEEDS
@@ -156,13 +156,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
     ]
     title = "What the learned layers add over the backbone"
     if not splits:
-        return {
-            "name": NAME,
-            "title": title,
-            "description": "Skipped: ../shared/data absent.",
-            "tables": [missing_data_table(title, columns)],
-            "figures": [],
-        }
+        return skipped_result(NAME, title, columns)
     tables = []
     for split in splits:
         per_seed = [measure(split, seed, quick) for seed in seeds]

@@ -21,18 +21,12 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
+from vamoh.metrics import gaussian_crps
 from vamoh_climate.stations import station_dim
 
 __all__ = ["evaluate_stations"]
 
 _Z90 = float(special.ndtri(0.95))
-
-
-def _crps(truth: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    z = (truth - mean) / std
-    pdf = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
-    cdf = special.ndtr(z)
-    return std * (z * (2 * cdf - 1) + 2 * pdf - 1 / np.sqrt(np.pi))
 
 
 def _default_fit(train: xr.Dataset) -> Any:
@@ -116,7 +110,7 @@ def evaluate_stations(
         std = out[f"{variable}_std"].transpose(dim, *other_dims).values.reshape(len(left_out), -1)
         scored = np.isfinite(truth) & np.isfinite(mean) & (std > 0)
         error = np.where(scored, mean - truth, 0.0)
-        crps = np.where(scored, _crps(truth, mean, np.where(scored, std, 1.0)), 0.0)
+        crps = np.where(scored, gaussian_crps(truth, mean, np.where(scored, std, 1.0)), 0.0)
         inside = np.where(scored, np.abs(error) <= _Z90 * np.where(scored, std, 1.0), False)
         n = scored.sum(1)
         with np.errstate(invalid="ignore", divide="ignore"):
