@@ -189,8 +189,9 @@ def fit(
     n_val = math.ceil(len(usable) * val_fraction) if val_fraction > 0 and len(usable) > 1 else 0
     train_idx, val_idx = usable[: len(usable) - n_val], usable[len(usable) - n_val :]
     train_values = _train_values(points, train_idx)
-    # the modality's fitted state (e.g. a climatology) sees the training samples only
-    state = mod.state(points.with_values(train_values))
+    # the modality's fitted state (e.g. a climatology) sees the training samples only; subset
+    # first so their sample features (which cycles the data cover) are part of the state
+    state = mod.state(points.subset(train_idx).with_values(train_values))
     mod = mod.with_state(state)
     cfg, chosen = _build_config(mod, points, config, max_epochs)
     trainer, cfg = _precision_from_trainer(trainer, cfg)
