@@ -81,7 +81,8 @@ class VaMoHConfig:
     pool_examples: int | None = None  # task-shaped examples for the learned layers (None: auto)
     head_steps: int = 600  # optimiser steps of the backbone head
     # how widely the backbone's hyper-parameters are searched: "full" (4 folds, 18 settings and
-    # a refinement: seconds to a minute on a CPU), "quick" (2 folds, 4 settings); "auto" is quick
+    # a refinement: seconds to a minute on a CPU), "quick" (2 folds, 4 settings), both with higher
+    # blends for gappy records; "auto" is quick
     # for short fits (a budget under 2 minutes or 300 steps, or max_epochs of 10 or fewer)
     backbone_search: BackboneSearch = "auto"
     # -- training ---------------------------------------------------------------------------

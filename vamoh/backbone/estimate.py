@@ -47,6 +47,8 @@ class AnomalyStatistics:
         n_samples: training samples used.
         covariates: ``(N, G)`` static covariates at the training points, or ``None``.
         covariate_names: their names.
+        gappy: whether the fields had missing values at points observed elsewhere (the
+            covariance then comes from overlapping records; not saved).
     """
 
     mean: np.ndarray
@@ -57,6 +59,7 @@ class AnomalyStatistics:
     n_samples: int
     covariates: np.ndarray | None = None
     covariate_names: tuple[str, ...] = ()
+    gappy: bool = False
 
 
 def _blocks(values: np.ndarray | object, points: PointSet, index: np.ndarray) -> Iterator:
@@ -228,4 +231,5 @@ def estimate(points: PointSet, index: np.ndarray | None = None, seed: int = 0) -
         n_samples=len(index),
         covariates=points.covariates,
         covariate_names=points.covariate_names,
+        gappy=bool(gaps and (counts[observed] < len(index)).any()),
     )

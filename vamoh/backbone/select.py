@@ -28,7 +28,7 @@ from vamoh.backbone.tasks import hole_masks, scattered_masks
 
 __all__ = ["BLENDS", "LENGTHS", "NOISES", "Selection", "select"]
 
-BLENDS = (0.02, 0.05, 0.2)
+BLENDS = (0.02, 0.05, 0.2)  # the engine adds higher ones for gappy records (GAPPY_BLENDS)
 LENGTHS = (1.5, 2.5, 4.0)  # typical point spacings
 NOISES = (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 # localisation of the sample covariance: the support of a Gaspari-Cohn taper in spacings (0 =
@@ -86,17 +86,21 @@ def _score_patterns(
     weight: np.ndarray,
     noises: tuple[float, ...],
 ) -> np.ndarray:
-    """Weighted squared-error sums per noise over samples; one eigh per distinct mask.
+    """Weighted squared-error sums per noise over samples; one eigh per distinct observed set.
 
-    ``resid``/``truth`` ``(B, S)`` whitened anomalies (NaN where hidden), ``hidden`` ``(B, S)``.
+    ``resid``/``truth`` ``(B, S)`` whitened anomalies (NaN where hidden or missing), ``hidden``
+    ``(B, S)``. Fields sharing a task mask and complete data share one factorisation; a field
+    with gaps of its own (station records) gets its own, so its missing values are neither
+    observations nor targets.
     """
     sse = np.zeros(len(noises))
-    patterns, inverse = np.unique(np.packbits(hidden, axis=1), axis=0, return_inverse=True)
+    observed = ~hidden & np.isfinite(resid)
+    target = hidden & np.isfinite(truth)
+    patterns, inverse = np.unique(np.packbits(observed, axis=1), axis=0, return_inverse=True)
     for k in range(len(patterns)):
         members = np.flatnonzero(inverse.ravel() == k)
-        hid = hidden[members[0]]
-        obs = np.flatnonzero(~hid & np.isfinite(resid[members[0]]))
-        tgt = np.flatnonzero(hid & np.isfinite(truth[members[0]]))
+        obs = np.flatnonzero(observed[members[0]])
+        tgt = np.flatnonzero(target[members].any(0))
         if len(obs) == 0 or len(tgt) == 0:
             continue
         # shifted by the smallest noise: eigenvalues near zero make the solver crawl
@@ -106,11 +110,12 @@ def _score_patterns(
         lam, vec = torch.linalg.eigh(block)
         cv = cov[tgt][:, obs] @ vec  # (t, n)
         vr = vec.T @ torch.as_tensor(resid[members][:, obs].T)  # (n, b)
-        target = torch.as_tensor(truth[members][:, tgt].T)  # (t, b)
-        w = torch.as_tensor(weight[tgt])[:, None]
+        scored = torch.as_tensor(target[members][:, tgt].T)  # (t, b)
+        truth_t = torch.as_tensor(np.nan_to_num(truth[members][:, tgt].T))
+        w = torch.as_tensor(weight[tgt])[:, None] * scored
         for i, s2 in enumerate(noises):
             pred = cv @ (vr / (lam + s2 - shift)[:, None].clamp_min(1e-12))
-            sse[i] += float((w * (pred - target) ** 2).sum())
+            sse[i] += float((w * (pred - truth_t) ** 2).sum())
     return sse
 
 

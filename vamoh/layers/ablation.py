@@ -80,13 +80,17 @@ def decide(
     scores: dict[str, dict[str, dict[str, float]]], base: str, layer: str, mode: str
 ) -> LayerDecision:
     """``layer`` is on when it improves some task's RMSE or CRPS over ``base`` by ``MIN_GAIN``
-    (``mode="auto"``), or as ``mode`` forces.
+    and worsens no task's RMSE by as much (``mode="auto"``; one fitted model serves every
+    task), or as ``mode`` forces.
 
     Example:
         >>> s = {"hole": {"b": {"rmse": 1.0, "crps": 0.5}, "b+l": {"rmse": 0.9, "crps": 0.5}}}
         >>> d = decide(s, "b", "b+l", "auto")
         >>> d.on, d.adds["hole"]["rmse"]
         (True, -0.1)
+        >>> s["means"] = {"b": {"rmse": 1.0, "crps": 0.5}, "b+l": {"rmse": 1.05, "crps": 0.4}}
+        >>> decide(s, "b", "b+l", "auto").on
+        False
     """
     adds = {}
     for task, methods in scores.items():
@@ -96,7 +100,8 @@ def decide(
                 for metric in ("rmse", "crps")
             }
     helps = any(min(v.values()) <= -MIN_GAIN for v in adds.values())
-    on = {"on": True, "off": False}.get(mode, helps)
+    hurts = any(v["rmse"] >= MIN_GAIN for v in adds.values())
+    on = {"on": True, "off": False}.get(mode, helps and not hurts)
     return LayerDecision(on=on, adds=adds)
 
 
@@ -186,7 +191,10 @@ def std_scales(
     pool: TaskPool, weights: np.ndarray | None, mean: np.ndarray, std: np.ndarray
 ) -> dict[str, float]:
     """Per kind (``points``, ``means``) the factor on the std that makes 90% intervals cover
-    90% of the pool's hidden points (weighted), from the 90th percentile of ``|error| / std``."""
+    90% of the pool's hidden points (weighted), from the 90th percentile of ``|error| / std``;
+    never below 1: like the head (:mod:`vamoh.nn.heads`), the calibration widens intervals the
+    validation fields show too narrow and leaves wide ones, because narrowing on a few
+    validation days did not carry over to later weeks."""
     scored = pool.hidden[..., None] & np.isfinite(pool.truth) & np.isfinite(mean) & np.isfinite(std)
     w = np.ones(pool.truth.shape[1]) if weights is None else np.asarray(weights, np.float64)
     out = {}
@@ -199,5 +207,5 @@ def std_scales(
         order = np.argsort(z)
         cum = np.cumsum(w[idx[1]][order])
         q90 = float(z[order][np.searchsorted(cum, 0.9 * cum[-1])])
-        out[kind] = q90 / _Z90 if math.isfinite(q90) and q90 > 0 else 1.0
+        out[kind] = max(1.0, q90 / _Z90) if math.isfinite(q90) else 1.0
     return out
