@@ -207,7 +207,8 @@ class ConditionalPredictor:
         )
         pred = self.network.predict(batch, n_samples=n_samples, generator=generator)
         out_mean = pred.mean.cpu().numpy().astype(np.float64)
-        out_std = pred.std.cpu().numpy().astype(np.float64)
+        # never narrower than the head below it, as in the ablation (vamoh.layers.ablation)
+        out_std = np.maximum(pred.std.cpu().numpy().astype(np.float64), std)
         return np.where(known, out_mean, np.nan), np.where(known, out_std, np.nan)
 
     # -- persistence ----------------------------------------------------------------------------
