@@ -1,4 +1,4 @@
-"""The code the docs show runs: every Python block of the quickstart, and the template's usage."""
+"""The code the docs show runs: the quickstart, the station guide and the template's usage."""
 
 from __future__ import annotations
 
@@ -34,3 +34,14 @@ def test_quickstart_block_runs(index: int, tmp_path: Path, monkeypatch: pytest.M
 def test_template_readme_usage_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("vamoh_sensors")
     run_block(TEMPLATE_USAGE, "template_readme", tmp_path, monkeypatch)
+
+
+STATION_GUIDE = python_blocks(ROOT / "docs" / "guide" / "stations.md")
+
+
+def test_station_guide_runs_from_file_to_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the page's blocks build on each other: one namespace, in order
+    run_block("\n".join(STATION_GUIDE), "station_guide", tmp_path, monkeypatch)
+    assert (tmp_path / "stations.nc").exists() and (tmp_path / "stations_map.png").exists()
