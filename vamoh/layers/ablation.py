@@ -26,7 +26,7 @@ import torch
 from vamoh.backbone.pool import KIND_CODES, TaskPool
 from vamoh.layers.head_training import _metrics
 from vamoh.model import PointBatch, VaMoH
-from vamoh.nn.heads import BackboneHead
+from vamoh.nn.heads import BackboneHead, no_narrower
 
 __all__ = [
     "MIN_GAIN",
@@ -161,14 +161,8 @@ def residual_scores(
         generator = torch.Generator().manual_seed(start)
         pred = network.predict(batch, n_samples=4, generator=generator)
         means.append(pred.mean.numpy())
-        stds.append(_no_narrower(pred.std, batch.base_scale).numpy())
+        stds.append(no_narrower(pred.std, batch.base_scale).numpy())
     return np.concatenate(means), np.concatenate(stds)
-
-
-def _no_narrower(std: torch.Tensor, floor: torch.Tensor | None) -> torch.Tensor:
-    # the residual's std never goes below the layer under it (see vamoh.nn.heads: learned
-    # narrowing did not carry over to later weeks or new sites)
-    return std if floor is None else torch.maximum(std, floor)
 
 
 def pool_metrics(

@@ -24,7 +24,7 @@ from vamoh.backbone.backbone import GaussianBackbone
 from vamoh.backbone.posterior import condition
 from vamoh.model import PointBatch, VaMoH
 from vamoh.neighbours import knn
-from vamoh.nn.heads import BackboneHead
+from vamoh.nn.heads import BackboneHead, no_narrower
 from vamoh.pointset import PointSet
 
 __all__ = ["LAYERS", "ConditionalPredictor", "Expert"]
@@ -207,8 +207,7 @@ class ConditionalPredictor:
         )
         pred = self.network.predict(batch, n_samples=n_samples, generator=generator)
         out_mean = pred.mean.cpu().numpy().astype(np.float64)
-        # never narrower than the head below it, as in the ablation (vamoh.layers.ablation)
-        out_std = np.maximum(pred.std.cpu().numpy().astype(np.float64), std)
+        out_std = no_narrower(pred.std, batch.base_scale).cpu().numpy().astype(np.float64)
         return np.where(known, out_mean, np.nan), np.where(known, out_std, np.nan)
 
     # -- persistence ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["BackboneHead", "head_features"]
+__all__ = ["BackboneHead", "head_features", "no_narrower"]
 
 N_FEATURES = 7
 _MIN_STD = 1e-6
@@ -126,3 +126,14 @@ class BackboneHead(nn.Module):
             widen = nn.functional.softplus(out[..., 1] - _WIDEN_OFFSET).clamp(max=5.0)
             std = std * torch.exp(widen)
         return mean, std
+
+
+def no_narrower(std: torch.Tensor, floor: torch.Tensor | None) -> torch.Tensor:
+    """``std`` floored at the std of the layer below (``None``: unchanged): the residual layer
+    may widen the head's intervals, never narrow them (see the module docstring).
+
+    Example:
+        >>> no_narrower(torch.tensor([0.5, 2.0]), torch.tensor([1.0, 1.0])).tolist()
+        [1.0, 2.0]
+    """
+    return std if floor is None else torch.maximum(std, floor)
