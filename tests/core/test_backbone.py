@@ -64,7 +64,7 @@ def test_the_head_never_narrows_the_backbone_std() -> None:
     assert bool((std > mixture * 1.01).any())
 
 
-def test_std_calibration_widens_but_never_narrows() -> None:
+def test_std_calibration_widens_in_full_and_narrows_half_way() -> None:
     rng = np.random.default_rng(0)
     truth = rng.standard_normal((50, 30, 1))
     pool = SimpleNamespace(
@@ -73,5 +73,6 @@ def test_std_calibration_widens_but_never_narrows() -> None:
     mean = np.zeros_like(truth)
     too_wide = std_scales(pool, None, mean, np.full_like(truth, 5.0))
     too_narrow = std_scales(pool, None, mean, np.full_like(truth, 0.5))
-    assert too_wide == {"points": 1.0}
+    # a std of 5 needs a factor of 1/5 to cover 90%; half-way in log scale is about 0.45
+    assert 0.38 < too_wide["points"] < 0.52
     assert 1.8 < too_narrow["points"] < 2.2  # a std of 0.5 x 2 covers 90% of N(0, 1)
